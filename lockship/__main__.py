@@ -1,0 +1,3 @@
+from lockship.cli import main
+
+raise SystemExit(main())

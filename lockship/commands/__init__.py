@@ -1,0 +1,1 @@
+"""`lockship` subcommands that are neither hooks nor stages."""

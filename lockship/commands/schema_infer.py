@@ -1,0 +1,82 @@
+"""lockship schema infer: write a starting schema from a data file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
+from lockship.core.fsio import write_outputs
+from lockship.core.schema import ColumnRule, Schema, schema_yaml
+from lockship.core.tabular import read_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# A string column with at most this many distinct values gets an `allowed` list.
+MAX_CATEGORIES = 20
+
+
+def infer_schema(frame: pd.DataFrame, *, target: str | None, min_rows: int, files: Sequence[str]) -> Schema:
+    """A schema that `frame` passes: observed dtypes, nulls, ranges and (for the target and small
+    categorical columns) allowed values."""
+    import pandas as pd
+
+    if target is not None and target not in frame.columns:
+        raise LockshipError(f"--target: no column '{target}' in the data", exit_code=EXIT_USAGE)
+    rules = []
+    for name in frame.columns:
+        column = frame[name]
+        values = column.dropna()
+        if pd.api.types.is_bool_dtype(column.dtype):
+            dtype = "bool"
+        elif pd.api.types.is_integer_dtype(column.dtype):
+            dtype = "int64"
+        elif pd.api.types.is_float_dtype(column.dtype):
+            dtype = "float64"
+        else:
+            dtype = "str"
+        categorical = name == target or (dtype == "str" and values.nunique() <= MAX_CATEGORIES)
+        numeric = dtype in ("int64", "float64") and not values.empty and not categorical
+        rules.append(
+            ColumnRule(
+                name=str(name),
+                dtype=dtype,
+                nullable=bool(column.isna().any()),
+                minimum=values.min().item() if numeric else None,
+                maximum=values.max().item() if numeric else None,
+                allowed=tuple(sorted(_plain(v) for v in values.unique())) if categorical else None,
+            )
+        )
+    return Schema(columns=tuple(rules), min_rows=min_rows, target=target, files=tuple(files))
+
+
+def _plain(value: object) -> int | float | bool | str:
+    plain = value.item() if hasattr(value, "item") else value
+    return plain if isinstance(plain, int | float | bool | str) else str(plain)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="lockship schema infer", description=__doc__)
+    parser.add_argument("data", help="a CSV or Parquet file")
+    parser.add_argument("-o", "--output", default="schema.yaml", help="schema file to write (default: %(default)s)")
+    parser.add_argument("--target", help="the label column; its observed classes become the allowed values")
+    parser.add_argument("--min-rows", type=int, default=1, help="fewest data rows a valid file may have")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing schema file")
+    return parser.parse_args(argv)
+
+
+@entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.path.exists(args.output) and not args.force:
+        raise LockshipError(f"{args.output}: already exists; pass --force to overwrite it", exit_code=EXIT_USAGE)
+    if args.min_rows < 0:
+        raise LockshipError("--min-rows: must be 0 or more", exit_code=EXIT_USAGE)
+    frame = read_table(args.data)
+    schema = infer_schema(frame, target=args.target, min_rows=args.min_rows, files=[args.data])
+    write_outputs({args.output: schema_yaml(schema)})
+    print(f"{args.output}: wrote a schema of {len(schema.columns)} columns inferred from {args.data}")
+    return 0

@@ -1,0 +1,104 @@
+"""Shared fixtures: an isolated git/DVC environment, real repositories in tmp_path, a copy of this project."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(
+    *args: str | Path, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a real command; on an unexpected exit code show everything it printed."""
+    result = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def _session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    (home / "gitconfig").write_text(
+        "[user]\n\tname = lockship tests\n\temail = tests@lockship.invalid\n"
+        "[init]\n\tdefaultBranch = main\n"
+        "[advice]\n\tdetachedHead = false\n"
+    )
+    return home
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, _session_home: Path) -> Iterator[None]:
+    """Keep the developer's git and DVC configuration out of every test, and theirs out of ours."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(_session_home / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(_session_home / "dvc-site-cache"))
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(_session_home / "dvc-global"))
+    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(_session_home / "dvc-system"))
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(_session_home / "pre-commit"))
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """An empty git repository."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run("git", "init", "-q", cwd=repo)
+    return repo
+
+
+@pytest.fixture
+def dvc_repo(git_repo: Path) -> Path:
+    """An empty git repository with DVC initialised and committed."""
+    run("dvc", "init", "-q", cwd=git_repo)
+    run("git", "commit", "-qm", "dvc init", cwd=git_repo)
+    return git_repo
+
+
+def copy_project(destination: Path) -> Path:
+    """This project's files as git sees them (tracked and untracked, minus ignored), committed in a new repo."""
+    listed = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO_ROOT).stdout
+    destination.mkdir(parents=True)
+    for name in sorted(set(filter(None, listed.split("\0")))):
+        source = REPO_ROOT / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the work tree but not yet in the index
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(source.readlink())
+        else:
+            shutil.copy2(source, target)
+    run("git", "init", "-q", "--initial-branch", "main", cwd=destination)
+    run("git", "add", "-A", cwd=destination)
+    # Explicit identity: session-scoped callers run before the isolated git config is in place.
+    run(
+        "git",
+        "-c",
+        "user.name=lockship tests",
+        "-c",
+        "user.email=tests@lockship.invalid",
+        "commit",
+        "-qm",
+        "copy of lockship",
+        cwd=destination,
+    )
+    return destination
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh clone-like copy of this project, with no DVC cache and no pipeline outputs."""
+    return copy_project(tmp_path / "project")
