@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,30 +26,31 @@ def run(
     return result
 
 
-@pytest.fixture(scope="session")
-def _session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the developer's git, DVC and pre-commit configuration out of every test, and ours out of theirs.
+
+    Session-scoped so that module- and session-scoped fixtures run in the same environment as tests.
+    """
     home = tmp_path_factory.mktemp("home")
     (home / "gitconfig").write_text(
         "[user]\n\tname = lockship tests\n\temail = tests@lockship.invalid\n"
         "[init]\n\tdefaultBranch = main\n"
         "[advice]\n\tdetachedHead = false\n"
     )
-    return home
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, _session_home: Path) -> Iterator[None]:
-    """Keep the developer's git and DVC configuration out of every test, and theirs out of ours."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(_session_home / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(_session_home / "dvc-site-cache"))
-    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(_session_home / "dvc-global"))
-    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(_session_home / "dvc-system"))
-    monkeypatch.setenv("PRE_COMMIT_HOME", str(_session_home / "pre-commit"))
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
-        monkeypatch.delenv(name, raising=False)
-    yield
+    with pytest.MonkeyPatch.context() as patch:
+        # The venv's tools (dvc, pre-commit, lockship-*) are found even when pytest runs without activation.
+        patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        patch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        patch.setenv("DVC_NO_ANALYTICS", "1")
+        patch.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site-cache"))
+        patch.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
+        patch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
+        patch.setenv("PRE_COMMIT_HOME", str(home / "pre-commit"))
+        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture

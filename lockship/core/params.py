@@ -50,7 +50,7 @@ class Section:
         """Record a problem at a key of this section (or the section itself)."""
         keys = self.keys if key is None else (*self.keys, key)
         name = ".".join(str(part) for part in keys)
-        self.problems.append(f"{self.document.where(keys)}: {name}: {message}")
+        self.problems.append(f"{self.document.where(keys)}: {name + ': ' if name else ''}{message}")
 
     def get(
         self,

@@ -48,7 +48,8 @@ def validate_frame(frame: pd.DataFrame, schema: Schema) -> list[Violation]:
         wanted = f"at least {schema.min_rows}" if schema.min_rows > 1 else "at least one"
         violations.append(Violation(None, f"{len(frame)} data row(s), the schema requires {wanted}"))
     frame = _widen_integer_floats(frame, schema)
-    dtype_failures = _dtype_violations(frame, schema)
+    # A header-only file has no values to judge dtypes by; only its columns can be checked.
+    dtype_failures = _dtype_violations(frame, schema) if len(frame) else []
     violations.extend(dtype_failures)
     failed_columns = {violation.column for violation in dtype_failures}
     checked = [rule for rule in schema.columns if rule.name not in failed_columns]
@@ -78,13 +79,18 @@ def _widen_integer_floats(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 
 def _dtype_violations(frame: pd.DataFrame, schema: Schema) -> list[Violation]:
+    import pandas as pd
+
     violations: list[Violation] = []
     for rule in schema.columns:
         if rule.name not in frame or _dtype_matches(frame[rule.name], rule.dtype):
             continue
         column = frame[rule.name]
+        bad_values = _bad_values(column, rule)
+        if rule.dtype == "int64" and pd.api.types.is_float_dtype(column.dtype) and not bad_values:
+            continue  # pandas reads an integer column with missing values as floats
         violations.append(Violation(rule.name, f"dtype is {column.dtype}, expected {rule.dtype}"))
-        violations.extend(_bad_values(column, rule))
+        violations.extend(bad_values)
     return violations
 
 
