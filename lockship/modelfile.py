@@ -33,7 +33,7 @@ def canonical_skops(data: bytes) -> bytes:
             if isinstance(node, dict):
                 for key, value in node.items():
                     if key == "__id__" and isinstance(value, int):
-                        node[key] = ids.setdefault(value, len(ids))
+                        node[key] = ids.setdefault(value, len(ids) + 1)  # skops treats id 0 as "no id"
                     elif key == "file" and isinstance(value, str) and value in members:
                         suffix = PurePosixPath(value).suffix
                         node[key] = renamed.setdefault(value, f"{len(renamed)}{suffix}")

@@ -54,6 +54,14 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture
+def params_file(tmp_path: Path) -> Path:
+    """A copy of the reference params.yaml."""
+    path = tmp_path / "params.yaml"
+    path.write_text((REPO_ROOT / "params.yaml").read_text())
+    return path
+
+
+@pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """An empty git repository."""
     repo = tmp_path / "repo"

@@ -5,18 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import yaml
-
-from tests.conftest import REPO_ROOT
-
-
-@pytest.fixture
-def params_file(tmp_path: Path) -> Path:
-    """A copy of the reference params.yaml."""
-    path = tmp_path / "params.yaml"
-    path.write_text((REPO_ROOT / "params.yaml").read_text())
-    return path
 
 
 def set_params(path: Path, section: str, **values: object) -> None:

@@ -66,7 +66,7 @@ BAD_SOURCES = {
         b"height,weight,label\n1,2,yes\n3,4,no,extra\n",
         r"data.csv:3: expected 3 fields as in the header, saw 4",
     ),
-    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", r"data.csv: not UTF-8 text"),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", r"data.csv:1: not UTF-8 text"),
     "empty": (b"", r"data.csv: file is empty"),
     "blank-lines": (b"\n\n", r"data.csv: no header row"),
     "header-only": (b"height,weight,label\n", r"data.csv: header only, no data rows"),

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lockship.commands import schema_infer
+from lockship.core.schema import load_schema
+from lockship.core.tabular import read_table
+from lockship.core.validation import validate_frame
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    frame = pd.DataFrame(
+        {
+            "x": [0.5, 1.5, None],
+            "n": [3, 1, 2],
+            "ok": [True, False, True],
+            "colour": ["red", "blue", "red"],
+            "label": [1, 0, 1],
+        }
+    )
+    frame.to_csv("data.csv", index=False)
+    return tmp_path / "data.csv"
+
+
+def test_inferred_schema_accepts_its_own_data(data: Path) -> None:
+    assert schema_infer.main(["data.csv", "--target", "label", "--min-rows", "2"]) == 0
+    schema = load_schema("schema.yaml")
+    assert validate_frame(read_table("data.csv"), schema) == []
+    by_name = {rule.name: rule for rule in schema.columns}
+    assert (by_name["x"].dtype, by_name["x"].nullable, by_name["x"].minimum, by_name["x"].maximum) == (
+        "float64", True, 0.5, 1.5,
+    )  # fmt: skip
+    assert by_name["n"].dtype == "int64" and not by_name["n"].nullable
+    assert by_name["ok"].dtype == "bool"
+    assert by_name["colour"].allowed == ("blue", "red")
+    assert by_name["label"].allowed == (0, 1) and by_name["label"].minimum is None
+    assert schema.target == "label" and schema.min_rows == 2 and schema.files == ("data.csv",)
+
+
+def test_does_not_overwrite_without_force(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("schema.yaml").write_text("mine\n")
+    assert schema_infer.main(["data.csv"]) == 2
+    assert "schema.yaml: already exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert Path("schema.yaml").read_text() == "mine\n"
+    assert schema_infer.main(["data.csv", "--force"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["data.csv", "--target", "y"], 2, "--target: no column 'y' in the data"),
+        (["missing.csv"], 1, "missing.csv: file not found"),
+        (["data.csv", "--min-rows", "-1"], 2, "--min-rows: must be 0 or more"),
+    ],
+)
+def test_bad_input(args: list[str], code: int, message: str, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert schema_infer.main(args) == code
+    assert capsys.readouterr().err.strip() == message
+    assert not Path("schema.yaml").exists()

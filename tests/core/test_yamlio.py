@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lockship.core.errors import LockshipError
+from lockship.core.yamlio import load_yaml, parse_yaml
+
+
+def test_lines_of_keys_and_items() -> None:
+    document = parse_yaml("a:\n  b: 1\n  c:\n    - x\n    - y\nd: 2\n", "f.yaml")
+    assert document.data == {"a": {"b": 1, "c": ["x", "y"]}, "d": 2}
+    assert document.line(("a", "b")) == 2
+    assert document.line(("a", "c", 1)) == 5
+    assert document.line(("d",)) == 6
+    assert document.where(("a", "missing")) == "f.yaml:1"
+
+
+def test_empty_document_has_no_lines() -> None:
+    document = parse_yaml("", "f.yaml")
+    assert document.data is None
+    assert document.where(("a",)) == "f.yaml"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: [1\n", "f.yaml:2:1: invalid YAML: did not find expected ',' or ']'"),
+        ("a: 1\n  b: 2\n", "f.yaml:2:4: invalid YAML: mapping values are not allowed in this context"),
+        ("a: 1\na: 2\n", "f.yaml:2:1: duplicate key 'a'"),
+        ("a: !!python/object:os.system x\n", "f.yaml:1:4: invalid YAML: could not determine a constructor"),
+        ("--- 1\n--- 2\n", "f.yaml:2:1: invalid YAML: but found another document"),
+    ],
+)
+def test_errors_name_line_and_column(text: str, message: str) -> None:
+    with pytest.raises(LockshipError) as error:
+        parse_yaml(text, "f.yaml")
+    assert error.value.problems[0].startswith(message)
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
+    for path, message in [
+        (tmp_path / "none.yaml", "none.yaml: file not found"),
+        (tmp_path, "is a directory, expected a YAML file"),
+        (tmp_path / "bin.yaml", "bin.yaml: not UTF-8 text"),
+    ]:
+        with pytest.raises(LockshipError, match=message):
+            load_yaml(path)
