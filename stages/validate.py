@@ -10,8 +10,7 @@ from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
 from lockship.core.params import load_section
 from lockship.core.schema import Schema, load_schema
-from lockship.core.tabular import read_table
-from lockship.core.validation import format_violations, validate_frame
+from lockship.core.validation import format_violations, validate_file
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,12 @@ def validate_files(paths: Sequence[str], schema: Schema, *, max_reported: int) -
     problems: list[str] = []
     for path in paths:
         try:
-            frame = read_table(path)
+            checked = validate_file(path, schema)
         except LockshipError as error:
             problems.extend(error.problems)
             continue
-        violations = validate_frame(frame, schema)
-        problems.extend(format_violations(path, violations, max_reported))
-        reports.append(FileReport(path=path, rows=len(frame), columns=frame.shape[1]))
+        problems.extend(format_violations(path, checked.violations, max_reported))
+        reports.append(FileReport(path=path, rows=checked.rows, columns=checked.columns))
     if problems:
         raise LockshipError(*problems)
     return reports

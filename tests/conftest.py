@@ -78,6 +78,14 @@ def dvc_repo(git_repo: Path) -> Path:
     return git_repo
 
 
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """Write text files below `root`, creating their folders."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def copy_project(destination: Path) -> Path:
     """This project's files as git sees them (tracked and untracked, minus ignored), committed in a new repo."""
     listed = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO_ROOT).stdout

@@ -46,7 +46,7 @@ def _read_csv(name: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(name, encoding="utf-8", encoding_errors="strict")
     except UnicodeDecodeError as error:
-        raise LockshipError(f"{name}: not UTF-8 text (byte {error.start}); is it really a CSV file?") from error
+        raise LockshipError(f"{name}:{_first_non_utf8_line(name)}: not UTF-8 text; is it really a CSV file?") from error
     except pd.errors.EmptyDataError as error:
         raise LockshipError(f"{name}: no header row; the file holds no columns") from error
     except pd.errors.ParserError as error:
@@ -77,3 +77,13 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     """Serialise a table as CSV deterministically: no index, `\\n` line ends, floats that round-trip."""
     text: str = frame.to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8")
+
+
+def _first_non_utf8_line(name: str) -> int:
+    with open(name, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1

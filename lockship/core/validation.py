@@ -157,6 +157,11 @@ def _from_failure_cases(cases: pd.DataFrame, schema: Schema) -> list[Violation]:
 
 
 def _describe(check: str, value: Any, rule: ColumnRule | None) -> str:
+    plain = value.item() if hasattr(value, "item") else value
+    # pandera gathers the failing values of all columns in one column, which turns 2 into 2.0
+    # when another column's failures are floats; an int64 column's values are shown as integers.
+    if rule is not None and rule.dtype == "int64" and isinstance(plain, float) and plain.is_integer():
+        value = int(plain)
     shown = _show(value)
     if check == "not_nullable":
         return "missing value where the schema does not allow one"
@@ -176,3 +181,26 @@ def _show(value: Any) -> str:
 
 def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What checking one data file found."""
+
+    rows: int
+    columns: int
+    violations: list[Violation]
+
+
+def validate_file(path: str, schema: Schema) -> FileCheck:
+    """Read and check one data file. A CSV file that pyarrow reads and `table_passes` proves valid is
+    done in one fast pass; anything else gets the full pandas and pandera check and its messages."""
+    from lockship.core.arrowcheck import read_csv_arrow, table_passes
+    from lockship.core.tabular import read_table
+
+    if path.lower().endswith(".csv"):
+        table = read_csv_arrow(path)
+        if table is not None and table_passes(table, schema):
+            return FileCheck(rows=table.num_rows, columns=table.num_columns, violations=[])
+    frame = read_table(path)
+    return FileCheck(rows=len(frame), columns=frame.shape[1], violations=validate_frame(frame, schema))

@@ -1,8 +1,13 @@
-"""YAML loading that remembers where every key stands, so errors can name `path:line`."""
+"""YAML loading that remembers where every key stands, so errors can name `path:line`.
+
+`Loader` (the default) reads YAML 1.1 as PyYAML does; `Yaml12Loader` reads YAML 1.2 core-schema
+scalars as DVC's ruamel does, so `1e-3` is a number and `on` is a string.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +18,42 @@ from lockship.core.errors import LockshipError
 Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KeyPath = tuple[str | int, ...]
+
+
+class Yaml12Loader(Loader):  # type: ignore[misc,valid-type]
+    """Safe loader with YAML 1.2 core-schema scalars (DVC reads with ruamel's 1.2 resolver)."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float")]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+):
+    Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).replace("_", "").lower()
+    return float(text.replace(".inf", "inf").replace(".nan", "nan"))
+
+
+Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 @dataclass(frozen=True)
@@ -36,21 +77,21 @@ class YamlDocument:
         return f"{self.path}:{line}" if line else self.path
 
 
-def parse_yaml(text: str, path: str) -> YamlDocument:
+def parse_yaml(text: str, path: str, *, loader: type[yaml.SafeLoader] = Loader) -> YamlDocument:
     """Parse one YAML document; syntax errors and duplicate keys raise LockshipError with line and column."""
     try:
-        loader = Loader(text)
+        reader = loader(text)
         try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            node = reader.get_single_node()
+            data = reader.construct_document(node) if node is not None else None
         finally:
-            loader.dispose()
+            reader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
         problem = error.problem or error.context or "invalid YAML"
         raise LockshipError(f"{where}: invalid YAML: {problem}") from error
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: a 1.2 number that int()/float() refuse
         raise LockshipError(f"{path}: invalid YAML: {error}") from error
     lines: dict[KeyPath, int] = {}
     if node is not None:
@@ -59,21 +100,26 @@ def parse_yaml(text: str, path: str) -> YamlDocument:
     return YamlDocument(path=path, data=data, lines=lines)
 
 
-def load_yaml(path: str | os.PathLike[str]) -> YamlDocument:
+def load_yaml(path: str | os.PathLike[str], *, loader: type[yaml.SafeLoader] = Loader) -> YamlDocument:
     """Read and parse a YAML file; a missing or unreadable file is a LockshipError."""
     name = os.fspath(path)
+    return parse_yaml(read_text(name), name, loader=loader)
+
+
+def read_text(path: str | os.PathLike[str], *, name: str | None = None) -> str:
+    """A UTF-8 text file's content; a missing or unreadable file is a LockshipError naming `name` (default: path)."""
+    name = name or os.fspath(path)
     try:
-        with open(name, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
     except FileNotFoundError as error:
         raise LockshipError(f"{name}: file not found") from error
     except IsADirectoryError as error:
-        raise LockshipError(f"{name}: is a directory, expected a YAML file") from error
+        raise LockshipError(f"{name}: is a directory, expected a file") from error
     except UnicodeDecodeError as error:
         raise LockshipError(f"{name}: not UTF-8 text") from error
     except OSError as error:
         raise LockshipError(f"{name}: cannot read: {error.strerror}") from error
-    return parse_yaml(text, name)
 
 
 def _record_lines(node: yaml.Node, keys: KeyPath, lines: dict[KeyPath, int], path: str) -> None:

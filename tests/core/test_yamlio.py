@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from lockship.core.errors import LockshipError
-from lockship.core.yamlio import load_yaml, parse_yaml
+from lockship.core.yamlio import Yaml12Loader, load_yaml, parse_yaml, read_text
 
 
 def test_lines_of_keys_and_items() -> None:
@@ -43,8 +43,21 @@ def test_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
     for path, message in [
         (tmp_path / "none.yaml", "none.yaml: file not found"),
-        (tmp_path, "is a directory, expected a YAML file"),
+        (tmp_path, "is a directory, expected a file"),
         (tmp_path / "bin.yaml", "bin.yaml: not UTF-8 text"),
     ]:
         with pytest.raises(LockshipError, match=message):
             load_yaml(path)
+
+
+def test_the_loader_is_chosen_per_call(tmp_path: Path) -> None:
+    text = "a: 1e-3\nb: on\nc: 0x1f\n"
+    assert parse_yaml(text, "f.yaml").data == {"a": "1e-3", "b": True, "c": 31}  # YAML 1.1, as PyYAML
+    assert parse_yaml(text, "f.yaml", loader=Yaml12Loader).data == {"a": 0.001, "b": "on", "c": 31}
+    (tmp_path / "f.yaml").write_text(text)
+    assert load_yaml(tmp_path / "f.yaml", loader=Yaml12Loader).data["b"] == "on"
+
+
+def test_read_text_names_the_file_as_asked(tmp_path: Path) -> None:
+    with pytest.raises(LockshipError, match=r"^sub/none.yaml: file not found$"):
+        read_text(tmp_path / "none.yaml", name="sub/none.yaml")

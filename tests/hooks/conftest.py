@@ -34,3 +34,12 @@ def use_hooks(
     }
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     run("pre-commit", "install", "--hook-type", "pre-commit", "--hook-type", "pre-push", cwd=repo)
+
+
+def outside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work from an empty directory that no git repository above it can claim; returns it."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    monkeypatch.chdir(plain)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    return plain

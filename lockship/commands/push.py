@@ -1,0 +1,39 @@
+"""`lockship push REGISTRY`: push the packaged image, then check the registry serves that exact image."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from lockship.core.errors import entrypoint
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="lockship push", description=__doc__)
+    parser.add_argument("registry", metavar="REGISTRY", help="host[:port][/path], e.g. ghcr.io/acme or 127.0.0.1:5000")
+    parser.add_argument("--image", default="package/image.json", help="the package stage's image.json (%(default)s)")
+    parser.add_argument(
+        "--builder",
+        default=os.environ.get("LOCKSHIP_BUILDER", "auto"),
+        help="auto, buildah, podman or docker (default: $LOCKSHIP_BUILDER, else auto)",
+    )
+    tls = parser.add_mutually_exclusive_group()
+    tls.add_argument(
+        "--insecure", dest="tls_verify", action="store_false", default=None, help="plain HTTP / no TLS check"
+    )
+    tls.add_argument("--tls-verify", dest="tls_verify", action="store_true", help="check TLS even on loopback")
+    return parser.parse_args(argv)
+
+
+@entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    from lockship.packaging.builders import detect
+    from lockship.packaging.push import push
+
+    pushed = push(Path(args.image), args.registry, builder=detect(args.builder), tls_verify=args.tls_verify)
+    print(f"pushed {pushed.destination}@{pushed.digest}")
+    print(f"verified: the registry serves image sha256:{pushed.image_id}")
+    return 0

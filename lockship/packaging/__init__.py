@@ -1,0 +1,1 @@
+"""Packaging: the serving image, built reproducibly from the locked pipeline and tagged by its lock hash."""

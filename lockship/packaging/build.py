@@ -1,0 +1,226 @@
+"""Build (or find) the serving image of a DVC project, tagged `<name>:<first 12 hex of the lock hash>`.
+
+`image.json` holds only what the lock determines (the reference and the full lock hash), so it can be
+committed and a fresh clone reproduces dvc.lock byte for byte. The facts that depend on the machine or
+the day (image ID, manifest digest, size, builder, base digest) go to `build.json`, which git ignores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from lockship.core.dvclock import load_lock
+from lockship.core.errors import LockshipError
+from lockship.core.lockhash import LockHash, lock_hash
+from lockship.core.yamlio import read_text
+from lockship.packaging.base import cache_dir, resolve_base
+from lockship.packaging.builders import Builder, ImageFacts
+from lockship.packaging.containerfile import ImageSpec, containerfile, labels
+from lockship.packaging.layers import app_layer, bytecode_layer, site_layer
+from lockship.packaging.requirements import runtime_lock
+
+LOCK_HASH_LABEL = "dev.lockship.lock-hash"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `package` section of params.yaml."""
+
+    name: str
+    base: str
+    runtime: tuple[str, ...]
+    port: int = 8000
+    image_format: str = "oci"  # or "docker": keeps the HEALTHCHECK, but buildah's IDs then differ per store
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    model: Path
+    metadata: Path
+    schema: Path
+    profile: Path
+    metrics: Path
+    example: Path  # a data file whose first row is the image's smoke-test input
+
+
+@dataclass(frozen=True)
+class Result:
+    image: str  # name:tag, what `podman run` takes
+    lock: LockHash
+    facts: ImageFacts
+    builder: str
+    built: bool  # False when an image with this tag and lock hash was already there
+    base_digest: str | None
+    seconds: float
+
+    def image_json(self) -> dict[str, str]:
+        return {"image": self.image, "lock_hash": self.lock.digest}
+
+    def build_json(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "image_id": f"sha256:{self.facts.id}",
+            "manifest_digest": self.facts.digest,
+            "size": self.facts.size,
+            "builder": self.builder,
+            "built": self.built,
+            "base_digest": self.base_digest,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def local_ref(builder: Builder, image: str) -> str:
+    """buildah and podman keep unqualified local images under `localhost/`."""
+    return image if builder.name == "docker" else f"localhost/{image}"
+
+
+def _git(root: Path, *args: str) -> str | None:
+    result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def public_url(url: str | None) -> str | None:
+    """A remote URL without credentials, as an image label may show it (scp-like remotes become ssh://)."""
+    if not url:
+        return None
+    if "://" not in url:
+        host, _, path = url.rpartition("@")[2].partition(":")
+        return f"ssh://{host}/{path.lstrip('/')}" if host and path else None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def commit_facts(root: Path) -> tuple[str, int]:
+    """HEAD's revision and commit time: the image's `revision` and `created`, never the clock."""
+    revision = _git(root, "rev-parse", "HEAD")
+    stamp = _git(root, "log", "-1", "--format=%ct", "HEAD")
+    if not revision or not stamp:
+        raise LockshipError(f"{root}: not a git repository with a commit; the image's revision and time come from it")
+    return revision, int(stamp)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(read_text(path))
+    except ValueError as error:
+        raise LockshipError(f"{path}: invalid JSON: {error}") from error
+
+
+def example_row(path: Path, metadata: Path) -> dict[str, Any]:
+    """The first row of a data file, as JSON scalars, with the features the model was trained on."""
+    from lockship.core.tabular import read_table
+
+    info = _read_json(metadata)
+    try:
+        features = [str(feature["name"]) for feature in info["features"]]
+    except (KeyError, TypeError) as error:
+        raise LockshipError(f"{metadata}: not a lockship model metadata file ({error})") from error
+    frame = read_table(path)
+    missing = [name for name in features if name not in frame.columns]
+    if missing or frame.empty:
+        raise LockshipError(f"{path}: no row with the model's features ({', '.join(missing) or 'no data rows'})")
+    row = frame.iloc[0]
+    values = {name: row[name].item() if hasattr(row[name], "item") else row[name] for name in features}
+    bad = [name for name, value in values.items() if isinstance(value, float) and not math.isfinite(value)]
+    if bad:
+        raise LockshipError(f"{path}: the first row has missing values in {', '.join(bad)}")
+    return values
+
+
+def locked_params(root: Path, lock: LockHash) -> dict[str, Any]:
+    """The params of the upstream stages as dvc.lock records them (other files' keys prefixed `file:`)."""
+    entries = load_lock(str(root), "dvc.lock")
+    merged: dict[str, Any] = {}
+    for name in lock.upstream:
+        for file, values in sorted(entries[name].params.items()):
+            for key, value in sorted(values.items()):
+                merged[key if file == "params.yaml" else f"{file}:{key}"] = value
+    return merged
+
+
+def package(
+    root: Path,
+    settings: Settings,
+    files: ModelFiles,
+    *,
+    builder: Builder,
+    timestamp: int | None = None,
+    force: bool = False,
+    refresh_base: bool = False,
+    cache: Path | None = None,
+) -> Result:
+    """Build the image unless one with this tag and lock hash already exists; return what it is."""
+    started = time.monotonic()
+    lock = lock_hash(root, stage="package")
+    image = f"{settings.name}:{lock.tag}"
+    ref = local_ref(builder, image)
+    existing = None if force else builder.inspect(ref)
+    if existing is not None and existing.labels.get(LOCK_HASH_LABEL) == lock.digest:
+        return Result(image, lock, existing, builder.name, False, None, time.monotonic() - started)
+
+    from lockship.core.modeldir import write_model_dir
+
+    revision, committed = commit_facts(root)
+    stamp = committed if timestamp is None else timestamp
+    base = resolve_base(settings.base, cache=cache, refresh=refresh_base)
+    requirements, _ = runtime_lock(root / "requirements.lock", settings.runtime)
+    site, site_tar = site_layer(requirements, cache=cache or cache_dir())
+    metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}
+    with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
+        context = Path(scratch)
+        write_model_dir(
+            context / "model",
+            model_path=files.model,
+            metadata_path=files.metadata,
+            schema_path=files.schema,
+            profile_path=files.profile,
+            lock_hash=lock.digest,
+            git_revision=revision,
+            params=locked_params(root, lock),
+            metrics=metrics,
+            example=example_row(files.example, files.metadata),
+        )
+        bytecode = bytecode_layer(site, root, context / "model", cache=cache or cache_dir())
+        app_layer(context / "app.tar", root=root, model_dir=context / "model")
+        _link(site_tar, context / "site.tar")
+        _link(bytecode, context / "bytecode.tar")
+        if base.rootfs is not None:
+            _link(base.rootfs, context / "base.tar")
+        spec = ImageSpec(base_image=base.image, add_rootfs=base.rootfs is not None, port=settings.port)
+        (context / "Containerfile").write_text(containerfile(spec), encoding="utf-8")
+        created = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        source = public_url(_git(root, "remote", "get-url", "origin"))
+        image_labels = labels(
+            lock_hash=lock.digest,
+            revision=revision,
+            source=source,
+            created=created,
+            title=settings.name,
+            metrics=metrics,
+        )
+        builder.build(context, ref=ref, timestamp=stamp, labels=image_labels, image_format=settings.image_format)
+    facts = builder.inspect(ref)
+    if facts is None:
+        raise LockshipError(f"{builder.name}: built {ref} but cannot find it in the store")
+    return Result(image, lock, facts, builder.name, True, base.digest, time.monotonic() - started)
+
+
+def _link(source: Path, target: Path) -> None:
+    """Hard-link a cached tar into the build context (copy across filesystems)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)

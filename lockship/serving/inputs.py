@@ -1,0 +1,181 @@
+"""Request bodies to feature matrices, checked against the training schema.
+
+Valid numeric batches take a vectorised path: orjson parses the body, one C-level `itemgetter` per
+record pulls the features in training order, numpy builds the matrix (strings or nulls make it
+non-numeric) and checks finiteness and ranges for the whole batch at once. Anything unusual (a
+missing or extra field, a string, a boolean, a null) falls to a record-by-record check that names
+the first offending records and fields.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import orjson
+
+from lockship.core.modeldir import ModelDir
+from lockship.core.schema import ColumnRule
+from lockship.serving.predictor import Matrix
+from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
+from lockship.serving.tensors import tensor_matrix, tensor_shape
+
+
+@dataclass
+class Inputs:
+    """A decoded batch: a float matrix in feature order, or (non-numeric models) a DataFrame."""
+
+    rows: int
+    matrix: Matrix | None = None
+    frame: Any = None
+    values: list[list[Any]] = field(default_factory=list)
+
+
+class Decoder:
+    """Turns `/predict` records and v2 tensors into model inputs for one model directory."""
+
+    def __init__(self, model_dir: ModelDir) -> None:
+        self.names = [feature.name for feature in model_dir.features]
+        rules = [model_dir.schema.column(name) for name in self.names]
+        self.rules: list[ColumnRule] = [rule for rule in rules if rule is not None]
+        self.numeric = all(rule.dtype in ("int64", "float64") and rule.allowed is None for rule in self.rules)
+        self.low = np.array([-np.inf if r.minimum is None else r.minimum for r in self.rules], dtype=np.float64)
+        self.high = np.array([np.inf if r.maximum is None else r.maximum for r in self.rules], dtype=np.float64)
+        self.integer = np.array([rule.dtype == "int64" for rule in self.rules])
+        self._getter = itemgetter(*self.names)
+
+    def parse(self, body: bytes) -> Any:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            try:
+                # Python's parser reads NaN, Infinity and 1e999, so the problem can name its record and field.
+                return json.loads(body)
+            except (ValueError, RecursionError):
+                pass
+            raise RequestError(400, Problem(f"malformed JSON: {error}")) from error
+
+    def records(self, body: bytes) -> Inputs:
+        """`{"records": [{feature: value, ...}, ...]}` to inputs, or RequestError."""
+        data = self.parse(body)
+        if not isinstance(data, dict) or "records" not in data:
+            raise RequestError(422, Problem('expected a JSON object {"records": [{feature: value, ...}, ...]}'))
+        unknown = sorted(set(data) - {"records"})
+        if unknown:
+            raise RequestError(422, Problem(f"unknown top-level key(s): {', '.join(unknown)}; only 'records'"))
+        records = data["records"]
+        if not isinstance(records, list):
+            raise RequestError(422, Problem("'records' must be a list of objects"))
+        if not records:
+            raise RequestError(422, Problem("empty batch: 'records' needs at least one record"))
+        if self.numeric:
+            count = len(self.names)
+            if all(type(record) is dict and len(record) == count for record in records):
+                try:
+                    matrix = np.array(list(map(self._getter, records)))
+                except (KeyError, TypeError, ValueError, OverflowError):
+                    matrix = None
+                # Strings and nulls give a non-numeric dtype; booleans need the look below.
+                if matrix is not None and matrix.dtype.kind in "fi" and matrix.size == len(records) * count:
+                    matrix = matrix.reshape(len(records), count).astype(np.float64, copy=False)
+                    if not self._hides_booleans(records, matrix):
+                        return self.checked(matrix)
+        return self._slow(records)
+
+    def _hides_booleans(self, records: list[Any], matrix: Matrix) -> bool:
+        """numpy turns true and false into 1.0 and 0.0 silently: look at the cells holding exactly 0 or 1."""
+        suspects = np.argwhere((matrix == 0) | (matrix == 1)).tolist()
+        return any(type(records[row][self.names[column]]) is bool for row, column in suspects)
+
+    def checked(self, matrix: Matrix) -> Inputs:
+        """Finiteness, ranges and integrality for a whole matrix at once."""
+        finite = np.isfinite(matrix)
+        bad = ~finite | (matrix < self.low) | (matrix > self.high)
+        if self.integer.any():
+            bad |= self.integer & finite & (np.mod(matrix, 1) != 0)
+        if bad.any():
+            problems = [
+                self._value_problem(int(row), self.rules[int(column)], float(matrix[row, column]))
+                for row, column in np.argwhere(bad)[:MAX_PROBLEMS]
+            ]
+            raise RequestError(422, *(p for p in problems if p is not None))
+        return Inputs(rows=len(matrix), matrix=matrix)
+
+    def _value_problem(self, record: int, rule: ColumnRule, value: Any) -> Problem | None:
+        name = rule.name
+        if value is None:
+            return (
+                None if rule.nullable else Problem("null where the schema does not allow a missing value", record, name)
+            )
+        if rule.dtype in ("int64", "float64"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return Problem(f"expected a number, got {show(value)}", record, name)
+            if not math.isfinite(value):
+                return Problem(f"{value!r} is not a finite number", record, name)
+            if rule.minimum is not None and value < rule.minimum:
+                return Problem(f"{value!r} is below the schema's minimum {rule.minimum}", record, name)
+            if rule.maximum is not None and value > rule.maximum:
+                return Problem(f"{value!r} is above the schema's maximum {rule.maximum}", record, name)
+            if rule.dtype == "int64" and value % 1 != 0:
+                return Problem(f"{value!r} is not an integer", record, name)
+        elif rule.dtype == "bool" and not isinstance(value, bool):
+            return Problem(f"expected true or false, got {show(value)}", record, name)
+        elif rule.dtype == "str" and not isinstance(value, str):
+            return Problem(f"expected a string, got {show(value)}", record, name)
+        if rule.allowed is not None and value not in rule.allowed:
+            return Problem(f"{show(value)} is not one of the allowed values", record, name)
+        return None
+
+    def _slow(self, records: list[Any]) -> Inputs:
+        problems: list[Problem] = []
+        known = set(self.names)
+        for index, record in enumerate(records):
+            if len(problems) >= MAX_PROBLEMS:
+                break
+            if not isinstance(record, dict):
+                problems.append(Problem(f"expected an object of feature values, got {show(record)}", index))
+                continue
+            problems += [Problem("missing", index, name) for name in self.names if name not in record]
+            problems += [Problem("not a feature of the model", index, str(key)) for key in record if key not in known]
+            for rule in self.rules:
+                found = self._value_problem(index, rule, record[rule.name]) if rule.name in record else None
+                if found is not None:
+                    problems.append(found)
+        if problems:
+            raise RequestError(422, *problems[:MAX_PROBLEMS])
+        values = [[record[name] for name in self.names] for record in records]
+        if self.numeric:
+            matrix = np.array([[math.nan if v is None else v for v in row] for row in values], dtype=np.float64)
+            return Inputs(rows=len(records), matrix=matrix)
+        import pandas as pd
+
+        frame = pd.DataFrame(values, columns=self.names)
+        return Inputs(rows=len(records), frame=frame, values=values)
+
+    def tensors(self, inputs: Any) -> Inputs:
+        """v2 `inputs`: one [N, features] tensor in training order, or one [N] tensor per feature by name."""
+        if not self.numeric:
+            raise RequestError(422, Problem("this model has non-numeric features; send them to /predict"))
+        if not isinstance(inputs, list) or not inputs or not all(isinstance(t, dict) for t in inputs):
+            raise RequestError(422, Problem("'inputs' must be a non-empty list of tensors"))
+        count = len(self.names)
+        if len(inputs) == 1 and tensor_shape(inputs[0])[1:] == [count]:
+            return self.checked(tensor_matrix(inputs[0], count))
+        by_name = {str(tensor.get("name")): tensor for tensor in inputs}
+        missing = [name for name in self.names if name not in by_name]
+        unknown = sorted(set(by_name) - set(self.names))
+        if missing or unknown:
+            raise RequestError(
+                422,
+                *(Problem("missing input tensor", field=name) for name in missing[:MAX_PROBLEMS]),
+                *(Problem("not a feature of the model", field=name) for name in unknown[:MAX_PROBLEMS]),
+                Problem(f"send one tensor of shape [N, {count}] or one [N] tensor per feature"),
+            )
+        columns = [tensor_matrix(by_name[name], 1)[:, 0] for name in self.names]
+        if len({len(column) for column in columns}) != 1:
+            raise RequestError(422, Problem("per-feature tensors have different lengths"))
+        return self.checked(np.stack(columns, axis=1))

@@ -1,0 +1,83 @@
+"""The per-model request body schemas in the OpenAPI document (the routes read raw bytes, so FastAPI cannot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lockship.core.modeldir import ModelDir
+
+_JSON_TYPES = {"int64": "integer", "float64": "number", "bool": "boolean", "str": "string"}
+
+
+def record_schema(model_dir: ModelDir) -> dict[str, Any]:
+    """JSON Schema of one record: every feature, its type, range and allowed values; nothing else."""
+    properties: dict[str, Any] = {}
+    for feature in model_dir.features:
+        rule = model_dir.schema.column(feature.name)
+        kind = _JSON_TYPES.get(rule.dtype if rule else "", "number")
+        entry: dict[str, Any] = {"type": [kind, "null"] if rule and rule.nullable else kind}
+        if rule is not None and rule.minimum is not None:
+            entry["minimum"] = rule.minimum
+        if rule is not None and rule.maximum is not None:
+            entry["maximum"] = rule.maximum
+        if rule is not None and rule.allowed is not None:
+            entry["enum"] = list(rule.allowed)
+        properties[feature.name] = entry
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+        "example": dict(model_dir.package.example),
+    }
+
+
+def _tensor_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["name", "shape", "datatype", "data"],
+        "properties": {
+            "name": {"type": "string"},
+            "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+            "datatype": {"type": "string", "example": "FP64"},
+            "parameters": {"type": "object"},
+            "data": {"type": "array"},
+        },
+    }
+
+
+def add_request_bodies(document: dict[str, Any], model_dir: ModelDir, model_name: str) -> dict[str, Any]:
+    """Put the `/predict` and v2 infer request bodies, and the one model name, into a generated OpenAPI document."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Record"] = record_schema(model_dir)
+    schemas["PredictRequest"] = {
+        "type": "object",
+        "required": ["records"],
+        "additionalProperties": False,
+        "properties": {"records": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Record"}}},
+    }
+    names = [feature.name for feature in model_dir.features]
+    example_row = [model_dir.package.example[name] for name in names]
+    schemas["InferRequest"] = {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {
+            "id": {"type": "string"},
+            "parameters": {"type": "object"},
+            "inputs": {"type": "array", "minItems": 1, "items": _tensor_schema()},
+        },
+        "example": {"inputs": [{"name": "input-0", "shape": [1, len(names)], "datatype": "FP64", "data": example_row}]},
+    }
+    bodies = {("/predict", "post"): "PredictRequest", ("/v2/models/{name}/infer", "post"): "InferRequest"}
+    for (path, method), name in bodies.items():
+        operation = document["paths"][path][method]
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter.get("name") == "name":
+                    parameter["schema"] = {"type": "string", "enum": [model_name], "title": "Name"}
+    return document

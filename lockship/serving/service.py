@@ -1,0 +1,88 @@
+"""Everything a request needs, loaded and verified once at start-up."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lockship.core.errors import LockshipError
+from lockship.core.modeldir import ModelDir, read_model_dir
+from lockship.serving.config import ServeConfig
+from lockship.serving.inputlog import InputLog
+from lockship.serving.inputs import Decoder, Inputs
+from lockship.serving.predictor import Prediction, Predictor, build_predictor, smoke_test
+from lockship.serving.telemetry import Telemetry
+
+log = logging.getLogger("lockship.serve")
+
+
+@dataclass
+class Service:
+    config: ServeConfig
+    model_dir: ModelDir
+    predictor: Predictor
+    decoder: Decoder
+    telemetry: Telemetry
+    input_log: InputLog
+    ready: bool = False
+
+    @property
+    def version(self) -> str:
+        return self.model_dir.package.lock_hash[:12]
+
+    def predict(self, inputs: Inputs) -> Prediction:
+        """Predict, count the classes and queue the inputs for the input log."""
+        if inputs.matrix is not None:
+            prediction = self.predictor.predict(inputs.matrix)
+            self.input_log.append(inputs.matrix, inputs.rows)
+        else:
+            prediction = self.predictor.predict_frame(inputs.frame)
+            self.input_log.append(inputs.values, inputs.rows)
+        counts = np.bincount(prediction.indices, minlength=len(self.predictor.classes))
+        self.telemetry.count_classes(self.predictor.classes, counts.tolist())
+        return prediction
+
+    def labels(self, prediction: Prediction) -> list[Any]:
+        classes = self.predictor.classes
+        return [classes[index] for index in prediction.indices.tolist()]
+
+
+def load_service(config: ServeConfig) -> Service:
+    """Read and verify the model directory, load the model and run the smoke prediction.
+
+    A model file whose sha256 differs from the one recorded at packaging is refused here.
+    """
+    start = time.perf_counter()
+    model_dir = read_model_dir(config.model_dir)
+    from lockship.modelfile import load_model
+
+    model = load_model(model_dir.model_path)
+    names = [feature.name for feature in model_dir.features]
+    if list(getattr(model, "feature_names_in_", names)) != names:
+        raise LockshipError(f"{model_dir.model_path}: the model's features differ from its metadata's")
+    predictor = build_predictor(model, model_dir)
+    smoke_test(predictor, model_dir)
+    try:
+        input_log = InputLog(config.input_log, names)
+    except OSError as error:
+        raise LockshipError(f"{config.input_log.directory}: cannot write the input log: {error.strerror}") from error
+    package = model_dir.package
+    telemetry = Telemetry(
+        lock_hash=package.lock_hash,
+        git_revision=package.git_revision,
+        model_sha256=package.model_sha256,
+        model_name=config.model_name,
+    )
+    log.info(
+        "model %s verified (sha256 %s, lock %s), smoke prediction passed, %s, loaded in %.2f s",
+        model_dir.path,
+        package.model_sha256[:12],
+        package.lock_hash[:12],
+        predictor.path,
+        time.perf_counter() - start,
+    )
+    return Service(config, model_dir, predictor, Decoder(model_dir), telemetry, input_log)

@@ -1,0 +1,92 @@
+"""package: build (or find) the serving image tagged by the lock hash; record it in image.json and build.json."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lockship.core.errors import entrypoint
+from lockship.core.fsio import canonical_json, write_outputs
+from lockship.core.params import load_section
+from lockship.packaging.build import ModelFiles, Settings, package
+from lockship.packaging.builders import detect
+
+# What an image name may be: lowercase (OCI requires it), path components separated by '/'.
+_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+
+
+def read_settings(path: str) -> Settings:
+    section = load_section(path, "package")
+    name = section.get("name", str)
+    if section.problems == [] and not _NAME.match(name):
+        section.problem("name", f"{name!r} is not a valid image name (lowercase letters, digits, '.', '_', '-', '/')")
+    base = section.get("base", str)
+    runtime = section.get("runtime", list)
+    for index, item in enumerate(runtime or []):
+        if not isinstance(item, str) or not item:
+            section.problem("runtime", f"item {index}: expected a requirement name, got {item!r}")
+    port = section.get("port", int, 8000, minimum=1, maximum=65535)
+    image_format = section.get("format", str, "oci", choices=("oci", "docker"))
+    section.check()
+    return Settings(name=name, base=base, runtime=tuple(runtime), port=port, image_format=image_format)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="lockship-package", description=__doc__)
+    parser.add_argument("--params", default="params.yaml", help="params file with a 'package' section")
+    parser.add_argument("--model", required=True, help="the model file (.skops)")
+    parser.add_argument("--metadata", required=True, help="the model's metadata (JSON, from train)")
+    parser.add_argument("--schema", required=True, help="the data schema the app validates inputs against")
+    parser.add_argument("--profile", required=True, help="the reference profile (JSON, from evaluate)")
+    parser.add_argument("--metrics", required=True, help="the model's metrics (JSON, from evaluate)")
+    parser.add_argument("--example", required=True, help="a data file whose first row is the smoke-test input")
+    parser.add_argument("--image", required=True, help="where to write image.json (what the lock determines)")
+    parser.add_argument("--build", required=True, help="where to write build.json (this machine's build facts)")
+    parser.add_argument(
+        "--builder",
+        default=os.environ.get("LOCKSHIP_BUILDER", "auto"),
+        help="auto, buildah, podman or docker (default: $LOCKSHIP_BUILDER, else auto)",
+    )
+    parser.add_argument("--timestamp", type=int, help="image time in seconds since the epoch (default: HEAD's)")
+    parser.add_argument("--force", action="store_true", help="build even when the image already exists")
+    parser.add_argument("--refresh-base", action="store_true", help="rebuild the Debian base from the mirror")
+    return parser.parse_args(argv)
+
+
+@entrypoint
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = read_settings(args.params)
+    builder = detect(args.builder)
+    files = ModelFiles(
+        model=Path(args.model),
+        metadata=Path(args.metadata),
+        schema=Path(args.schema),
+        profile=Path(args.profile),
+        metrics=Path(args.metrics),
+        example=Path(args.example),
+    )
+    result = package(
+        Path.cwd(),
+        settings,
+        files,
+        builder=builder,
+        timestamp=args.timestamp,
+        force=args.force,
+        refresh_base=args.refresh_base,
+    )
+    write_outputs({args.image: canonical_json(result.image_json()), args.build: canonical_json(result.build_json())})
+    verb = "built" if result.built else "found"
+    size = f"{result.facts.size / 1e6:.0f} MB"
+    sys.stdout.write(f"package: {verb} {result.image} ({size}, {result.builder}, {result.seconds:.1f} s)\n")
+    sys.stdout.write(f"  run it: {result.builder if result.builder != 'buildah' else 'podman'} run --rm ")
+    sys.stdout.write(f"--read-only -p 8000:8000 {result.image}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

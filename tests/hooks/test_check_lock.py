@@ -1,0 +1,230 @@
+"""check-lock: `main` on real DVC projects, and every kind of bad input (the readers and hashes: tests/core)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lockship.core.dvcfiles import read_yaml
+from lockship.core.dvchash import CACHE_PATH
+from lockship.hooks.check_lock import check, main
+from tests.conftest import run
+from tests.conftest import write_files as write
+
+PIPELINE = """\
+stages:
+  train:
+    cmd: python train.py --seed ${train.seed}
+    deps: [train.py, lib]
+    params: [train]
+    outs: [model.txt]
+  score:
+    cmd: python score.py
+    deps: [score.py, model.txt]
+    metrics:
+      - score.json:
+          cache: false
+"""
+
+TRAIN = """\
+import json, sys
+params = open("params.yaml").read()
+open("model.txt", "w").write(params + open("lib/core.py").read())
+"""
+SCORE = "open('score.json', 'w').write('{\"auc\": 0.5}\\n')\n"
+
+
+@pytest.fixture
+def pipeline(dvc_repo: Path) -> Path:
+    """A small reproduced and committed pipeline: a directory dep, a stage output dep, a git-tracked metric."""
+    write(
+        dvc_repo,
+        {
+            "dvc.yaml": PIPELINE,
+            "params.yaml": "train:\n  seed: 42\n  lr: 1e-3\n  on: on\n",
+            "train.py": TRAIN,
+            "score.py": SCORE,
+            "lib/core.py": "# core\n",
+            "lib/nested/util.py": "# util\n",
+        },
+    )
+    run("dvc", "repro", "-q", cwd=dvc_repo)
+    run("git", "add", "-A", cwd=dvc_repo)
+    run("git", "commit", "-qm", "reproduced", cwd=dvc_repo)
+    return dvc_repo
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file but git's internals and check-lock's own hash cache."""
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if path.is_file() and not name.startswith(".git/") and name != CACHE_PATH:
+            files[name] = path.read_bytes()
+    return files
+
+
+def run_main(repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(["--repo", str(repo)])
+    return code, capsys.readouterr().err.splitlines()
+
+
+# --- the hook ------------------------------------------------------------------------------------
+
+
+def test_up_to_date_pipeline_passes(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(pipeline, capsys) == (0, [])
+    assert (pipeline / CACHE_PATH).is_file()
+    assert run("git", "status", "--porcelain", cwd=pipeline).stdout == ""  # the cache is ignored by git
+
+
+def test_reports_each_stale_dep_param_and_out(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = check(str(pipeline))
+    assert before == []
+    (pipeline / "params.yaml").write_text("train:\n  seed: 43\n  lr: 1e-3\n  on: on\n")
+    (pipeline / "lib/nested/util.py").write_text("# util v2\n")
+    (pipeline / "score.json").write_text('{"auc": 0.9}\n')
+    code, lines = run_main(pipeline, capsys)
+    assert code == 1
+    assert "params.yaml:2: stage 'train' is stale: param train.seed changed: 42 -> 43" in lines
+    assert "dvc.lock: stage 'train' is stale: cmd changed" in lines
+    assert "dvc.lock: stage 'train' is stale: dep lib changed (nested/util.py modified)" in lines
+    assert any(line.startswith("dvc.lock: stage 'score' is stale: out score.json changed (md5 ") for line in lines)
+    assert len(lines) == 4
+
+
+def test_stage_output_dep_is_checked_against_the_lock_not_the_work_tree(pipeline: Path) -> None:
+    (pipeline / "model.txt").unlink()  # as in a clone that never pulled
+    assert check(str(pipeline)) == []
+    text = (pipeline / "dvc.lock").read_text()
+    locked = read_yaml(str(pipeline), "dvc.lock").data["stages"]["train"]["outs"][0]["md5"]
+    (pipeline / "dvc.lock").write_text(text.replace(locked, "f" * 32, 1))  # train re-locked with a new model
+    (problem,) = check(str(pipeline))
+    assert str(problem) == (
+        f"dvc.lock: stage 'score' is stale: dep model.txt changed (md5 {locked[:8]} -> ffffffff, "
+        "as recorded in dvc.lock (outs of 'train'))"
+    )
+
+
+def test_missing_and_orphaned_lock_entries(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (pipeline / "dvc.yaml").read_text().replace("  score:", "  evaluate:")
+    (pipeline / "dvc.yaml").write_text(text)
+    code, lines = run_main(pipeline, capsys)
+    assert code == 1
+    assert lines == [
+        "dvc.yaml:7: stage 'evaluate' is stale: it has no entry in dvc.lock",
+        "dvc.lock:26: stage 'score' is in dvc.lock but no longer in dvc.yaml",
+    ]
+
+
+def test_lockship_cli_dispatches(pipeline: Path) -> None:
+    result = run("lockship", "check-lock", "--repo", str(pipeline), cwd=pipeline, check=False)
+    assert (result.returncode, result.stderr) == (0, "")
+    (pipeline / "train.py").write_text(TRAIN + "# v2\n")
+    result = run("lockship-check-lock", cwd=pipeline, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("dvc.lock: stage 'train' is stale: dep train.py changed (md5 ")
+
+
+# --- bad input: one clear line, exit 1 or 2, nothing modified ----------------------------------
+
+
+def test_not_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / ".dvc").mkdir()
+    code, lines = run_main(tmp_path, capsys)
+    assert (code, lines) == (2, [f"{tmp_path}: not a git repository"])
+
+
+def test_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(tmp_path / "nope", capsys) == (2, [f"{tmp_path / 'nope'}: no such directory"])
+
+
+def test_not_a_dvc_repository(git_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = run_main(git_repo, capsys)
+    assert (code, lines) == (2, [f"{git_repo}: not a DVC repository (no .dvc directory); run `dvc init`"])
+
+
+def test_no_dvc_lock(dvc_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(dvc_repo, {"dvc.yaml": PIPELINE, "params.yaml": "train: {seed: 1}\n"})
+    before = snapshot(dvc_repo)
+    code, lines = run_main(dvc_repo, capsys)
+    assert (code, lines) == (1, ["dvc.lock: not found: run `dvc repro` (or `dvc commit`) and commit dvc.lock"])
+    assert snapshot(dvc_repo) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("dvc.yaml", "stages:\n  train:\n    cmd: [unclosed\n", "dvc.yaml:4:1: invalid YAML: "),
+        ("dvc.yaml", "stages:\n  a: 1\n  a: 2\n", "dvc.yaml:3:3: duplicate key 'a'"),
+        ("dvc.yaml", "stages: [a, b]\n", "dvc.yaml:1: expected a mapping of stages"),
+        (
+            "dvc.yaml",
+            "stages:\n  t:\n    cmd: run ${nope}\n",
+            "dvc.yaml:2: stage 't': cannot interpolate ${nope}: 'nope' is not defined",
+        ),
+        ("dvc.lock", "schema: '2.0'\nstages:\n  train: {cmd: [\n", "dvc.lock:4:1: invalid YAML: "),
+        ("dvc.lock", "train:\n  cmd: x\n", "dvc.lock:1: not a DVC 3 lock file (expected schema: '2.0')"),
+        (
+            "dvc.lock",
+            "schema: '2.0'\nstages:\n  train:\n    deps: [nopath]\n",
+            "dvc.lock:3: stage 'train': malformed entry",
+        ),
+        ("params.yaml", "train:\n  seed: [1\n", "params.yaml:3:1: invalid YAML: "),
+        ("params.yaml", "- a\n- b\n", "params.yaml:1: expected a mapping of params"),
+    ],
+    ids=[
+        "dvc.yaml syntax",
+        "duplicate key",
+        "stages not a mapping",
+        "undefined var",
+        "lock syntax",
+        "lock schema",
+        "lock entry",
+        "params syntax",
+        "params list",
+    ],
+)
+def test_malformed_files(
+    pipeline: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, message: str
+) -> None:
+    (pipeline / name).write_text(text)
+    before = snapshot(pipeline)
+    code, lines = run_main(pipeline, capsys)
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith(message), lines
+    assert snapshot(pipeline) == before
+
+
+def test_dvc_file_without_outs(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(pipeline, {"raw.csv.dvc": "outs: nope\n"})
+    assert run_main(pipeline, capsys) == (1, ["raw.csv.dvc:1: expected a list of outs"])
+
+
+def test_dvc_project_in_a_subdirectory_of_the_git_repo(git_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = git_repo / "ml"
+    write(project, {"dvc.yaml": PIPELINE, "params.yaml": "train:\n  seed: 1\n", "train.py": TRAIN, "score.py": SCORE})
+    write(project, {"lib/core.py": "# core\n"})
+    run("dvc", "init", "-q", "--subdir", cwd=project)
+    run("dvc", "repro", "-q", cwd=project)
+    run("git", "add", "-A", cwd=git_repo)
+    run("git", "commit", "-qm", "monorepo", cwd=git_repo)
+    assert run_main(git_repo, capsys) == (0, [])  # as pre-commit runs it, from the git root
+    (project / "params.yaml").write_text("train:\n  seed: 2\n")
+    code, lines = run_main(git_repo, capsys)
+    assert code == 1
+    assert "ml/params.yaml:2: stage 'train' is stale: param train.seed changed: 1 -> 2" in lines
+    assert run_main(project / "lib", capsys)[1][0].startswith("dvc.lock: stage 'train' is stale")  # found upwards
+
+
+def test_second_run_reuses_the_stat_cache(pipeline: Path) -> None:
+    assert check(str(pipeline)) == []
+    stored = pipeline / CACHE_PATH
+    first = stored.stat().st_mtime_ns, stored.read_text()
+    assert "lib/nested/util.py" in first[1]
+    assert check(str(pipeline)) == []
+    assert (stored.stat().st_mtime_ns, stored.read_text()) == first  # nothing re-hashed, nothing rewritten
+    (pipeline / "lib/core.py").write_text("# core v2\n")
+    assert [p.reason.split(" (")[0] for p in check(str(pipeline))] == ["dep lib changed"]
+    assert stored.read_text() != first[1]

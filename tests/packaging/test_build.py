@@ -1,0 +1,156 @@
+"""The package stage for real: the image built with buildah, run with podman (read-only), rebuilt, retagged."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from lockship.core.lockhash import lock_hash
+from lockship.modelfile import load_model
+from tests.conftest import run
+from tests.packaging.containers import Built, built_image, container_env, http, needs_container_tools, running
+
+pytestmark = [needs_container_tools, pytest.mark.timeout(900)]
+PACKAGE = ("python", "-m", "lockship.stages.package")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return built_image(tmp_path_factory)
+
+
+def package_args(project: Path) -> list[str]:
+    cmd = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]["package"]["cmd"]
+    return cmd.split()[3:]
+
+
+def inspect(built: Built) -> dict[str, object]:
+    result = run("buildah", "inspect", "--type", "image", built.ref, cwd=built.project, env=built.env)
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def test_image_json_holds_only_what_the_lock_determines(built: Built) -> None:
+    image = json.loads((built.project / "package/image.json").read_text())
+    assert sorted(image) == ["image", "lock_hash"]
+    digest = lock_hash(built.project).digest
+    assert image == {"image": f"lockship-model:{digest[:12]}", "lock_hash": digest}
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", str(built.build["image_id"]))
+    assert built.build["builder"] == "buildah" and built.build["built"] is True
+    # build.json is this machine's; git ignores it, and the pipeline is clean after the build.
+    status = run("git", "status", "--porcelain", "--untracked-files=all", cwd=built.project, env=built.env).stdout
+    assert "build.json" not in status
+    assert "Data and pipelines are up to date" in run("dvc", "status", cwd=built.project, env=built.env).stdout
+
+
+def test_labels_name_the_commit_lock_and_metrics(built: Built) -> None:
+    config = inspect(built)["OCIv1"]["config"]  # type: ignore[index]
+    labels = config["Labels"]
+    revision = run("git", "rev-parse", "HEAD", cwd=built.project, env=built.env).stdout.strip()
+    committed = int(run("git", "log", "-1", "--format=%ct", cwd=built.project, env=built.env).stdout)
+    assert labels["org.opencontainers.image.revision"] == revision
+    created = datetime.fromtimestamp(committed, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert labels["org.opencontainers.image.created"] == created
+    assert labels["dev.lockship.lock-hash"] == built.lock_hash
+    metrics = json.loads((built.project / "metrics.json").read_text())
+    assert json.loads(labels["dev.lockship.metrics"]) == metrics
+    assert float(labels["dev.lockship.metric.accuracy"]) == metrics["accuracy"]
+    assert config["User"] == "10001:10001"
+    assert "PORT=8000" in config["Env"]
+    assert config["Cmd"][:4] == ["python3", "-m", "lockship", "serve"]
+
+
+def test_no_compilers_caches_or_secrets_in_any_layer(built: Built) -> None:
+    script = (
+        "import os, sys, shutil\n"
+        "bad = [t for t in ('gcc', 'cc', 'g++', 'pip', 'pip3') if shutil.which(t)]\n"
+        "for top in ('/root', '/opt', '/usr/local', '/tmp'):\n"
+        "    for d, dirs, files in os.walk(top):\n"
+        "        bad += [os.path.join(d, x) for x in dirs if x in ('.cache', '.git')]\n"
+        "        bad += [os.path.join(d, f) for f in files if f in ('.netrc', '.pypirc', 'pip.conf', 'id_rsa')]\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck", built.ref]
+    run(*command, "python3", "-c", script, cwd=built.project, env=built.env)
+
+
+def test_the_image_serves_the_models_predictions_as_non_root(built: Built) -> None:
+    import pandas as pd
+
+    model = load_model(built.project / "models/model.skops")
+    metadata = json.loads((built.project / "models/metadata.json").read_text())
+    features = [feature["name"] for feature in metadata["features"]]
+    frame = pd.read_csv(built.project / "data/prepared/test.csv")[features].iloc[:25]
+    expected = model.predict_proba(frame)
+    with running(built, name="lockship-test-serve") as port:
+        base = f"http://127.0.0.1:{port}"
+        assert http(f"{base}/v2/health/live")[0] == 200
+        status, body = http(f"{base}/predict", {"records": frame.to_dict(orient="records")})
+        assert status == 200, body
+        answer = json.loads(body)
+        assert answer["predictions"] == model.predict(frame).tolist()
+        np.testing.assert_allclose(answer["probabilities"], expected, rtol=1e-9, atol=1e-12)
+        matrix = frame.to_numpy()
+        tensor = {"name": "input-0", "shape": list(matrix.shape), "datatype": "FP64", "data": matrix.tolist()}
+        status, body = http(f"{base}/v2/models/model/infer", {"inputs": [tensor]})
+        assert status == 200, body
+        predict, proba = json.loads(body)["outputs"]
+        assert predict["data"] == answer["predictions"]
+        np.testing.assert_allclose(np.reshape(proba["data"], expected.shape), expected, rtol=1e-9, atol=1e-12)
+        status, metrics = http(f"{base}/metrics")
+        assert status == 200
+        assert f'lock_hash="{built.lock_hash}"' in metrics.decode()
+        status, body = http(f"{base}/metadata")
+        assert json.loads(body)["lock_hash"] == built.lock_hash
+        user = run("podman", "exec", "lockship-test-serve", "id", "-u", cwd=built.project, env=built.env)
+        assert user.stdout.strip() == "10001"
+
+
+def test_a_tampered_model_refuses_to_start(built: Built, tmp_path: Path) -> None:
+    tampered = tmp_path / "model.skops"
+    shutil.copyfile(built.project / "models/model.skops", tampered)
+    with open(tampered, "ab") as handle:
+        handle.write(b"\0")
+    tampered.chmod(0o644)
+    command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck"]
+    command += ["-v", f"{tampered}:/opt/lockship/model/model.skops:ro", built.ref]
+    result = run(*command, cwd=built.project, env=built.env, check=False)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "does not match" in output and "refusing to start" in output
+    assert "Traceback" not in output
+
+
+def test_an_existing_image_is_found_not_rebuilt(built: Built) -> None:
+    result = run(*PACKAGE, *package_args(built.project), cwd=built.project, env=built.env)
+    assert result.stdout.startswith(f"package: found {built.image}")
+    again = json.loads((built.project / "package/build.json").read_text())
+    assert again["built"] is False and again["image_id"] == built.build["image_id"]
+
+
+def test_building_again_in_a_fresh_store_gives_the_same_image_id(built: Built, tmp_path: Path) -> None:
+    env = {**built.env, **container_env(tmp_path / "containers")}
+    result = run(*PACKAGE, *package_args(built.project), cwd=built.project, env=env)
+    assert result.stdout.startswith(f"package: built {built.image}")
+    again = json.loads((built.project / "package/build.json").read_text())
+    assert (again["image_id"], again["manifest_digest"]) == (built.build["image_id"], built.build["manifest_digest"])
+    forced = run(*PACKAGE, *package_args(built.project), "--force", cwd=built.project, env=built.env)
+    assert forced.stdout.startswith(f"package: built {built.image}")
+    assert json.loads((built.project / "package/build.json").read_text())["image_id"] == built.build["image_id"]
+
+
+def test_changing_one_param_changes_the_tag(built: Built, tmp_path: Path) -> None:
+    project = tmp_path / "changed"
+    shutil.copytree(built.project, project, symlinks=True)
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("    C: 1.0\n", "    C: 0.5\n"))
+    run("dvc", "repro", "evaluate", cwd=project, env=built.env)
+    changed = run("python", "-m", "lockship", "lock-hash", cwd=project, env=built.env).stdout.strip()
+    assert changed != built.lock_hash and len(changed) == 64

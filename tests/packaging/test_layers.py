@@ -1,0 +1,37 @@
+"""The app layer: exactly the serving code (no bytecode, no stages or hooks) and the model directory."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from lockship.core.errors import LockshipError
+from lockship.packaging.layers import APP_CODE, app_layer, app_sources
+from tests.conftest import REPO_ROOT
+
+
+def test_app_sources_are_the_serving_code_without_bytecode() -> None:
+    names = app_sources(REPO_ROOT)
+    assert "opt/lockship/app/lockship/commands/serve.py" in names
+    assert "opt/lockship/app/lockship/core/modeldir.py" in names
+    assert any(name.startswith("opt/lockship/app/lockship/serving/") for name in names)
+    assert not any("/stages/" in name or "/hooks/" in name or "/packaging/" in name for name in names)
+    assert not any(name.endswith(".pyc") or "__pycache__" in name for name in names)
+
+
+def test_missing_serving_code_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LockshipError, match=f"{APP_CODE[0]}: serving code not found"):
+        app_sources(tmp_path)
+
+
+def test_the_app_layer_holds_code_and_model(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.skops").write_bytes(b"m")
+    app_layer(tmp_path / "app.tar", root=REPO_ROOT, model_dir=model)
+    with tarfile.open(tmp_path / "app.tar") as archive:
+        names = archive.getnames()
+    assert "opt/lockship/model/model.skops" in names
+    assert "opt/lockship/app/lockship/cli.py" in names

@@ -1,0 +1,63 @@
+"""Decoding request bodies: the vectorised path and the record-by-record path agree, and problems are precise."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lockship.core.modeldir import read_model_dir
+from lockship.serving.inputs import Decoder, RequestError
+from tests.serving.conftest import Trained
+
+
+@pytest.fixture(scope="module")
+def decoder(trained: Trained) -> Decoder:
+    return Decoder(read_model_dir(trained.model_dir))
+
+
+def test_fast_and_slow_paths_give_the_same_matrix(decoder: Decoder, trained: Trained) -> None:
+    records = trained.records()
+    fast = decoder.records(json.dumps({"records": records}).encode())
+    slow = decoder._slow(records)
+    assert fast.matrix is not None and slow.matrix is not None
+    np.testing.assert_array_equal(fast.matrix, slow.matrix)
+    np.testing.assert_array_equal(fast.matrix, trained.features.to_numpy())
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_booleans_are_not_numbers_even_on_the_fast_path(decoder: Decoder, trained: Trained, value: bool) -> None:
+    records = trained.records(2)
+    records[1]["mean area"] = value
+    records[0]["mean area"] = float(value)  # a genuine 0.0 or 1.0 beside it is not mistaken for a boolean
+    with pytest.raises(RequestError) as error:
+        decoder.records(json.dumps({"records": records}).encode())
+    assert [(p.record, p.field) for p in error.value.problems] == [(0, "mean area"), (1, "mean area")]
+
+
+def test_problems_are_capped_and_ordered(decoder: Decoder, trained: Trained) -> None:
+    records = [{**record, "mean radius": 1000.0} for record in trained.records(30)]
+    with pytest.raises(RequestError) as error:
+        decoder.records(json.dumps({"records": records}).encode())
+    assert error.value.status == 422
+    assert [p.record for p in error.value.problems] == list(range(20))
+
+
+def test_field_order_does_not_matter(decoder: Decoder, trained: Trained) -> None:
+    record = trained.records(1)[0]
+    shuffled = dict(reversed(list(record.items())))
+    one = decoder.records(json.dumps({"records": [record]}).encode()).matrix
+    two = decoder.records(json.dumps({"records": [shuffled]}).encode()).matrix
+    assert one is not None and two is not None
+    np.testing.assert_array_equal(one, two)
+
+
+def test_tensor_shapes(decoder: Decoder, trained: Trained) -> None:
+    matrix = trained.features.to_numpy()[:4]
+    nested = decoder.tensors([{"name": "x", "shape": [4, 30], "datatype": "FP64", "data": matrix.tolist()}])
+    flat = decoder.tensors([{"name": "x", "shape": [4, 30], "datatype": "FP32", "data": matrix.ravel().tolist()}])
+    assert nested.matrix is not None and flat.matrix is not None
+    np.testing.assert_array_equal(nested.matrix, flat.matrix)
+    with pytest.raises(RequestError, match="not a feature of the model"):
+        decoder.tensors([{"name": "x", "shape": [4], "datatype": "FP64", "data": [1.0] * 4}])

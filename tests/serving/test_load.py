@@ -1,0 +1,90 @@
+"""A bounded load test against two worker processes: no failed request, every input logged once, metrics merged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serving.conftest import Server, Trained, start_server
+
+REQUESTS = 20_000
+CONCURRENCY = 32
+
+
+async def _connection(port: int, request: bytes, count: int, statuses: Counter[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for _ in range(count):
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            statuses[status] += 1
+    finally:
+        writer.close()
+
+
+async def _load(port: int, body: bytes) -> Counter[int]:
+    request = (
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    statuses: Counter[int] = Counter()
+    share = REQUESTS // CONCURRENCY
+    await asyncio.gather(*(_connection(port, request, share, statuses) for _ in range(CONCURRENCY)))
+    return statuses
+
+
+@pytest.fixture
+def two_workers(trained: Trained, tmp_path: Path) -> Server:
+    server = start_server(trained.model_dir, tmp_path / "log", "--workers", "2", "--input-log-max-bytes", "100000000")
+    assert server.process.poll() is None, server.output()
+    return server
+
+
+def test_bounded_load_has_no_failed_request(two_workers: Server, trained: Trained) -> None:
+    try:
+        body = json.dumps({"records": trained.records(1)}).encode()
+        port = int(two_workers.url.rsplit(":", 1)[1])
+        statuses = asyncio.run(_load(port, body))
+        assert statuses == Counter({200: REQUESTS // CONCURRENCY * CONCURRENCY})
+        metrics = httpx.get(f"{two_workers.url}/metrics").text
+        total = REQUESTS // CONCURRENCY * CONCURRENCY
+        assert f'lockship_requests_total{{endpoint="/predict",method="POST",status="200"}} {float(total)}' in metrics
+        assert metrics.count("lockship_model_info{") == 1
+    finally:
+        two_workers.stop()
+    lines = (two_workers.log_dir / "inputs.jsonl").read_bytes().splitlines()
+    rows = [row for line in lines for row in json.loads(line)["rows"]]
+    assert len(rows) == total
+    assert rows[0] == list(trained.records(1)[0].values())
+
+
+def test_input_log_flushes_while_serving(server: Server, trained: Trained) -> None:
+    records = trained.records(3)
+    httpx.post(f"{server.url}/predict", json={"records": records})
+    expected = [list(record.values()) for record in records]
+    log = server.log_dir / "inputs.jsonl"
+
+    def logged() -> list[list[float]]:
+        lines = log.read_bytes().splitlines() if log.exists() else []
+        return [row for line in lines for row in json.loads(line)["rows"]]
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and expected[0] not in logged():
+        time.sleep(0.1)
+    rows = logged()
+    start = rows.index(expected[0])
+    assert rows[start : start + 3] == expected
+    assert json.loads(log.read_bytes().splitlines()[0])["features"] == list(trained.features.columns)
