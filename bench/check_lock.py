@@ -64,7 +64,8 @@ def cold(cwd: Path, env: dict[str, str], repeat: int) -> float:
 
 def commit(repo: Path, env: dict[str, str]) -> None:
     run("git", "add", "-A", cwd=repo, env=env)
-    run("git", "commit", "-qm", "bench", cwd=repo, env=env)
+    # Empty when the run changed nothing git tracks (dvc.lock and package/image.json already current).
+    run("git", "commit", "-qm", "bench", "--allow-empty", cwd=repo, env=env)
 
 
 def reference(work: Path, env: dict[str, str]) -> Path:
