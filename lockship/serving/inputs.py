@@ -1,10 +1,10 @@
 """Request bodies to feature matrices, checked against the training schema.
 
-Valid numeric batches take a vectorised path: orjson parses the body, one C-level `itemgetter` per
-record pulls the features in training order, numpy builds the matrix (strings or nulls make it
-non-numeric) and checks finiteness and ranges for the whole batch at once. Anything unusual (a
-missing or extra field, a string, a boolean, a null) falls to a record-by-record check that names
-the first offending records and fields.
+Valid numeric batches take a vectorised path: msgspec decodes the body straight into typed records
+(every feature present, nothing else, numbers only: a string such as "1.5", a boolean or a null is
+refused rather than converted), numpy builds the matrix from them and checks finiteness and ranges
+for the whole batch at once. Anything the typed decoder refuses is parsed again by orjson and
+checked record by record, so the answer names the first offending records and fields.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import chain
+from types import GenericAlias
 from typing import Any
 
+import msgspec
 import numpy as np
 import orjson
+from msgspec.structs import astuple
 
 from lockship.core.modeldir import ModelDir
 from lockship.core.schema import ColumnRule
@@ -46,7 +49,7 @@ class Decoder:
         self.low = np.array([-np.inf if r.minimum is None else r.minimum for r in self.rules], dtype=np.float64)
         self.high = np.array([np.inf if r.maximum is None else r.maximum for r in self.rules], dtype=np.float64)
         self.integer = np.array([rule.dtype == "int64" for rule in self.rules])
-        self._getter = itemgetter(*self.names)
+        self._typed = typed_decoder(self.names) if self.numeric else None
 
     def parse(self, body: bytes) -> Any:
         try:
@@ -61,6 +64,17 @@ class Decoder:
 
     def records(self, body: bytes) -> Inputs:
         """`{"records": [{feature: value, ...}, ...]}` to inputs, or RequestError."""
+        if self._typed is not None:
+            try:
+                typed = self._typed.decode(body).records
+            except msgspec.DecodeError:
+                pass  # the checks below find and name the problem
+            else:
+                if typed:
+                    count = len(self.names)
+                    values = chain.from_iterable(map(astuple, typed))
+                    matrix = np.fromiter(values, dtype=np.float64, count=len(typed) * count)
+                    return self.checked(matrix.reshape(len(typed), count))
         data = self.parse(body)
         if not isinstance(data, dict) or "records" not in data:
             raise RequestError(422, Problem('expected a JSON object {"records": [{feature: value, ...}, ...]}'))
@@ -72,24 +86,7 @@ class Decoder:
             raise RequestError(422, Problem("'records' must be a list of objects"))
         if not records:
             raise RequestError(422, Problem("empty batch: 'records' needs at least one record"))
-        if self.numeric:
-            count = len(self.names)
-            if all(type(record) is dict and len(record) == count for record in records):
-                try:
-                    matrix = np.array(list(map(self._getter, records)))
-                except (KeyError, TypeError, ValueError, OverflowError):
-                    matrix = None
-                # Strings and nulls give a non-numeric dtype; booleans need the look below.
-                if matrix is not None and matrix.dtype.kind in "fi" and matrix.size == len(records) * count:
-                    matrix = matrix.reshape(len(records), count).astype(np.float64, copy=False)
-                    if not self._hides_booleans(records, matrix):
-                        return self.checked(matrix)
         return self._slow(records)
-
-    def _hides_booleans(self, records: list[Any], matrix: Matrix) -> bool:
-        """numpy turns true and false into 1.0 and 0.0 silently: look at the cells holding exactly 0 or 1."""
-        suspects = np.argwhere((matrix == 0) | (matrix == 1)).tolist()
-        return any(type(records[row][self.names[column]]) is bool for row, column in suspects)
 
     def checked(self, matrix: Matrix) -> Inputs:
         """Finiteness, ranges and integrality for a whole matrix at once."""
@@ -114,7 +111,11 @@ class Decoder:
         if rule.dtype in ("int64", "float64"):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return Problem(f"expected a number, got {show(value)}", record, name)
-            if not math.isfinite(value):
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an integer beyond the float range, which only Python's parser reads
+                return Problem(f"{show(value)} is not a finite number", record, name)
+            if not finite:
                 return Problem(f"{value!r} is not a finite number", record, name)
             if rule.minimum is not None and value < rule.minimum:
                 return Problem(f"{value!r} is below the schema's minimum {rule.minimum}", record, name)
@@ -179,3 +180,21 @@ class Decoder:
         if len({len(column) for column in columns}) != 1:
             raise RequestError(422, Problem("per-feature tensors have different lengths"))
         return self.checked(np.stack(columns, axis=1))
+
+
+def typed_decoder(names: list[str]) -> msgspec.json.Decoder[Any]:
+    """A JSON decoder to `{"records": [record, ...]}` whose records hold exactly `names`, each a number.
+
+    Feature names need not be identifiers, so the record's fields are positional and renamed to them.
+    msgspec converts an integer to a float the way Python does; a duplicated key keeps its last value, as in orjson.
+    """
+    fields = [f"f{index}" for index in range(len(names))]
+    record = msgspec.defstruct(
+        "Record",
+        [(field_name, float) for field_name in fields],
+        rename=dict(zip(fields, names, strict=True)),
+        forbid_unknown_fields=True,
+        gc=False,
+    )
+    batch = msgspec.defstruct("Batch", [("records", GenericAlias(list, (record,)))], forbid_unknown_fields=True)
+    return msgspec.json.Decoder(batch)

@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from msgspec.structs import astuple
 
 from lockship.core.modeldir import read_model_dir
-from lockship.serving.inputs import Decoder, RequestError
+from lockship.serving.inputs import Decoder, RequestError, typed_decoder
 from tests.serving.conftest import Trained
 
 
@@ -34,6 +35,62 @@ def test_booleans_are_not_numbers_even_on_the_fast_path(decoder: Decoder, traine
     with pytest.raises(RequestError) as error:
         decoder.records(json.dumps({"records": records}).encode())
     assert [(p.record, p.field) for p in error.value.problems] == [(0, "mean area"), (1, "mean area")]
+
+
+@pytest.mark.parametrize(("value", "message"), [("1.5", 'got "1.5"'), (True, "got true"), (None, "missing value"),
+                                              ([1.0], "got list"), ({"v": 1.0}, "got dict")])  # fmt: skip
+def test_no_value_converts_silently_in_a_big_batch(
+    decoder: Decoder, trained: Trained, value: object, message: str
+) -> None:
+    records = (trained.records() * 10)[:1000]
+    records = [dict(record) for record in records]
+    records[700]["mean area"] = value
+    with pytest.raises(RequestError) as error:
+        decoder.records(json.dumps({"records": records}).encode())
+    assert error.value.status == 422
+    assert [(p.record, p.field) for p in error.value.problems] == [(700, "mean area")]
+    assert message in error.value.problems[0].message
+
+
+def test_integers_convert_like_python(decoder: Decoder, trained: Trained) -> None:
+    records = trained.records(1)
+    records[0]["mean area"] = 900
+    inputs = decoder.records(json.dumps({"records": records}).encode())
+    assert inputs.matrix is not None
+    assert inputs.matrix[0, decoder.names.index("mean area")] == 900.0
+    big = 2**53 + 1  # no float holds it: the typed decoder rounds it as Python does
+    (record,) = typed_decoder(["x"]).decode(b'{"records": [{"x": %d}]}' % big).records
+    assert astuple(record) == (float(big),)
+
+
+def test_an_integer_beyond_the_float_range_is_a_problem_not_a_crash(decoder: Decoder, trained: Trained) -> None:
+    records = trained.records(2)
+    records[1]["mean area"] = 12345.0
+    body = json.dumps({"records": records}).encode().replace(b"12345.0", b"1" + b"0" * 400)
+    with pytest.raises(RequestError) as error:
+        decoder.records(body)
+    assert [(p.record, p.field) for p in error.value.problems] == [(1, "mean area")]
+    assert "is not a finite number" in error.value.problems[0].message
+
+
+def test_a_duplicated_key_keeps_its_last_value_on_both_paths(decoder: Decoder, trained: Trained) -> None:
+    record = trained.records(1)[0]
+    text = json.dumps({"records": [record]})
+    body = text.replace('"mean area": ', '"mean area": 1.0, "mean area": ', 1).encode()
+    inputs = decoder.records(body)
+    assert inputs.matrix is not None
+    np.testing.assert_array_equal(inputs.matrix, decoder._slow([record]).matrix)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"), [({"records": []}, "empty batch"), ({"version": 1}, "unknown top-level key(s): version")]
+)
+def test_batch_level_problems_are_named(
+    decoder: Decoder, trained: Trained, extra: dict[str, object], message: str
+) -> None:
+    body = json.dumps({"records": trained.records(2), **extra}).encode()
+    with pytest.raises(RequestError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        decoder.records(body)
 
 
 def test_problems_are_capped_and_ordered(decoder: Decoder, trained: Trained) -> None:

@@ -67,6 +67,15 @@ def test_nan_and_infinity_are_422_naming_record_and_field(
     assert "not a finite number" in answer.json()["error"]
 
 
+def test_an_integer_beyond_the_float_range_is_422(client: httpx.Client, trained: Trained) -> None:
+    records = trained.records(2)
+    records[1]["mean texture"] = 12345.0
+    body = httpx.Request("POST", "/", json={"records": records}).content.replace(b"12345.0", b"9" * 400)
+    answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert _problems(answer) == [(1, "mean texture")]
+
+
 def test_empty_batch_is_422(client: httpx.Client) -> None:
     answer = client.post("/predict", json={"records": []})
     assert answer.status_code == 422
