@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import copy_project  # noqa: E402
+
 BIN = Path(sys.executable).parent
 GROUPS, FILES_PER_DIR, SINGLE_FILES = 10, 180, 20  # 10 x (180 + 20) = 2,000 dependency files
 
@@ -70,19 +73,7 @@ def commit(repo: Path, env: dict[str, str]) -> None:
 
 def reference(work: Path, env: dict[str, str]) -> Path:
     """This project as git sees it, reproduced with `dvc repro` and committed."""
-    repo = work / "reference"
-    listed = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT, env=env).stdout
-    for name in sorted(filter(None, listed.split("\0"))):
-        source, target = ROOT / name, repo / name
-        if not source.exists() and not source.is_symlink():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(source.readlink())
-        else:
-            shutil.copy2(source, target)
-    run("git", "init", "-q", cwd=repo, env=env)
-    commit(repo, env)  # the package stage stamps its image with the commit
+    repo = copy_project(work / "reference")  # committed: the package stage stamps its image with the commit
     run("dvc", "repro", "-q", cwd=repo, env=env)
     commit(repo, env)
     return repo

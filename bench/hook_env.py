@@ -12,7 +12,6 @@ ratio compares like with like; absolute times depend on the network.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import copy_project  # noqa: E402
 
 
 def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -45,23 +47,7 @@ def packages(python: Path) -> int:
 
 def lockship_env(work: Path, env: dict[str, str]) -> tuple[float, int, int, bool]:
     """Seconds, bytes and package count of pre-commit's environment, and whether scikit-learn/dvc are in it."""
-    hooks_repo = work / "lockship"
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source, target = ROOT / name, hooks_repo / name
-        if not source.exists() and not source.is_symlink():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            target.symlink_to(source.readlink())
-        else:
-            shutil.copy2(source, target)
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@lockship.invalid"]
-    run("git", "init", "-q", cwd=hooks_repo)
-    run("git", "add", "-A", cwd=hooks_repo)
-    run(*git, "commit", "-qm", "bench", cwd=hooks_repo)
+    hooks_repo = copy_project(work / "lockship")
     rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks_repo, capture_output=True, text=True).stdout.strip()
     user = work / "user"
     user.mkdir()

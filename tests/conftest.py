@@ -102,7 +102,7 @@ def copy_project(destination: Path) -> Path:
             shutil.copy2(source, target)
     run("git", "init", "-q", "--initial-branch", "main", cwd=destination)
     run("git", "add", "-A", cwd=destination)
-    # Explicit identity: session-scoped callers run before the isolated git config is in place.
+    # An explicit identity: bench/ scripts copy the project outside pytest's isolated git config.
     run(
         "git",
         "-c",
