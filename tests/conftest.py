@@ -48,7 +48,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("DVC_GLOBAL_CONFIG_DIR", str(home / "dvc-global"))
         patch.setenv("DVC_SYSTEM_CONFIG_DIR", str(home / "dvc-system"))
         patch.setenv("PRE_COMMIT_HOME", str(home / "pre-commit"))
-        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
+        # What pre-commit sets for a hook (push refs, remote, branch) would steer the hooks under test.
+        inherited = [name for name in os.environ if name.startswith("PRE_COMMIT_") and name != "PRE_COMMIT_HOME"]
+        for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", *inherited):
             patch.delenv(name, raising=False)
         yield
 

@@ -34,8 +34,6 @@ def commit(repo: Path, name: str, text: str) -> str:
 @pytest.fixture
 def in_repo(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(git_repo)
-    for name in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_REMOTE_NAME"):
-        monkeypatch.delenv(name, raising=False)
     return git_repo
 
 

@@ -57,8 +57,6 @@ def pushed(git_repo: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def in_repo(pushed: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(pushed)
-    for name in ("PRE_COMMIT_REMOTE_NAME", "PRE_COMMIT_REMOTE_BRANCH", "PRE_COMMIT_LOCAL_BRANCH"):
-        monkeypatch.delenv(name, raising=False)
     return pushed
 
 
