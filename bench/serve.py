@@ -57,7 +57,7 @@ def build_model_dir(work: Path) -> tuple[Path, list[dict[str, float]]]:
     """Run the real prepare, train and evaluate stages and package their outputs."""
     import pandas as pd
 
-    from lockship.core.modeldir import write_model_dir
+    from lockship.packaging.assemble import assemble_model_dir
     from lockship.stages import evaluate, prepare, train
 
     shutil.copy(REPO / "params.yaml", work / "params.yaml")
@@ -71,9 +71,9 @@ def build_model_dir(work: Path) -> tuple[Path, list[dict[str, float]]]:
                           "--plots", str(work / "plots"), "--profile", str(work / "profile.json")]) == 0  # fmt: skip
     features = pd.read_csv(work / "test.csv").drop(columns=["target"])
     records = [{str(k): float(v) for k, v in row.items()} for row in features.to_dict("records")]
-    write_model_dir(work / "model-dir", model_path=f["model.skops"], metadata_path=f["metadata.json"],
-                    schema_path=work / "schema.yaml", profile_path=work / "profile.json", lock_hash="0" * 64,
-                    git_revision="bench", params={}, metrics={}, example=records[0])  # fmt: skip
+    assemble_model_dir(work / "model-dir", model_path=f["model.skops"], metadata_path=f["metadata.json"],
+                       schema_path=work / "schema.yaml", profile_path=work / "profile.json", lock_hash="0" * 64,
+                       git_revision="bench", params={}, metrics={}, example=records[0])  # fmt: skip
     return work / "model-dir", records
 
 
@@ -93,13 +93,13 @@ def raw_model_times(model_dir: Path, records: list[dict[str, float]]) -> dict[st
     from lockship.core.modeldir import read_model_dir
     from lockship.modelfile import load_model
     from lockship.serving.inputs import Decoder
-    from lockship.serving.predictor import build_predictor
+    from lockship.serving.service import load_predictor
 
     model = load_model(model_dir / "model.skops")
     one = pd.DataFrame(records[:1])
     batch = pd.DataFrame((records * (BATCH_ROWS // len(records) + 1))[:BATCH_ROWS])
     model_directory = read_model_dir(model_dir)
-    predictor = build_predictor(model, model_directory)
+    predictor = load_predictor(model_directory)
     decoder = Decoder(model_directory)
     body = json.dumps({"records": batch.to_dict("records")}).encode()
     return {

@@ -7,16 +7,19 @@ Layout (every name fixed, so an image and a developer's directory look the same)
     schema.yaml    the data schema the inputs are validated against
     profile.json   evaluate's reference profile, for drift checks
     package.json   written at packaging: lock hash, git revision, params, metrics, the model's
-                   sha256 at packaging and an example input row for the smoke prediction
+                   sha256 at packaging, an example input row for the smoke prediction and the
+                   probabilities the model gave it, and linear.json's sha256 if there is one
+    linear.json    only for a model packaging verified a linear fast path for: its parameters
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ METADATA_FILE = "metadata.json"
 SCHEMA_FILE = "schema.yaml"
 PROFILE_FILE = "profile.json"
 PACKAGE_FILE = "package.json"
+LINEAR_FILE = "linear.json"
 FILES = (MODEL_FILE, METADATA_FILE, SCHEMA_FILE, PROFILE_FILE, PACKAGE_FILE)
 
 
@@ -51,6 +55,11 @@ class ModelDir:
     @property
     def model_path(self) -> Path:
         return self.path / MODEL_FILE
+
+    @property
+    def linear_path(self) -> Path | None:
+        """linear.json, verified against package.json, when packaging wrote one."""
+        return None if self.package.linear_sha256 is None else self.path / LINEAR_FILE
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -75,7 +84,7 @@ def _check_features(label: str, features: tuple[Feature, ...], schema: Schema, s
 
 
 def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
-    """Read every file of a model directory and verify the model file against package.json's sha256.
+    """Read every file of a model directory and verify the model file (and linear.json) against package.json.
 
     A tampered or swapped model (or a package.json that does not belong to it) is a LockshipError.
     """
@@ -98,6 +107,18 @@ def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
         raise LockshipError(
             f"{root / MODEL_FILE}: sha256 {actual} does not match {package.model_sha256} recorded in "
             f"{root / PACKAGE_FILE}: the model file was changed or swapped after packaging"
+        )
+    if package.linear_sha256 is not None:
+        actual = sha256_of(root / LINEAR_FILE)
+        if actual != package.linear_sha256:
+            raise LockshipError(
+                f"{root / LINEAR_FILE}: sha256 {actual} does not match {package.linear_sha256} recorded in "
+                f"{root / PACKAGE_FILE}: the model's parameters were changed after packaging"
+            )
+    if len(package.example_probabilities) != len(metadata.classes):
+        raise LockshipError(
+            f"{root / PACKAGE_FILE}: example_probabilities has {len(package.example_probabilities)} values "
+            f"for {len(metadata.classes)} classes"
         )
     if metadata.model_sha256 != package.model_sha256:
         raise LockshipError(
@@ -131,14 +152,20 @@ def write_model_dir(
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
     example: Mapping[str, Scalar],
+    example_probabilities: Sequence[float],
+    linear: Mapping[str, Any] | None = None,
 ) -> PackageInfo:
     """Assemble a model directory at `target_dir`, replacing any old one all at once.
+
+    `example_probabilities` is what the model predicts for `example`; `linear` is the content of
+    linear.json, for a model with a verified linear fast path.
 
     The files are written into a temporary sibling directory, checked by reading it back with
     `read_model_dir`, and only then renamed into place: a failure leaves the old directory (or none).
     """
     target = Path(target_dir)
     model_sha256 = sha256_of(model_path)
+    linear_text = None if linear is None else canonical_json(linear)
     package = PackageInfo(
         lock_hash=lock_hash,
         git_revision=git_revision,
@@ -146,6 +173,8 @@ def write_model_dir(
         params=params,
         metrics=metrics,
         example=example,
+        example_probabilities=tuple(example_probabilities),
+        linear_sha256=None if linear_text is None else hashlib.sha256(linear_text.encode()).hexdigest(),
     )
     sources = {
         MODEL_FILE: model_path,
@@ -171,6 +200,8 @@ def write_model_dir(
             except OSError as error:
                 raise LockshipError(f"{os.fspath(source)}: cannot copy: {error.strerror}") from error
         (staging / PACKAGE_FILE).write_text(canonical_json(package.to_json()), encoding="utf-8")
+        if linear_text is not None:
+            (staging / LINEAR_FILE).write_text(linear_text, encoding="utf-8")
         # The copy is what gets hashed: a model that changed while being copied fails here, not at serve time.
         read_model_dir(staging)
         shutil.rmtree(old, ignore_errors=True)

@@ -15,8 +15,20 @@ from lockship.core.errors import LockshipError
 from lockship.core.jsonfields import Fields, read_json
 from lockship.core.schema import Scalar, Schema
 
-PACKAGE_FORMAT = 1
-PACKAGE_KEYS = frozenset({"format", "lock_hash", "git_revision", "model_sha256", "params", "metrics", "example"})
+PACKAGE_FORMAT = 2
+PACKAGE_KEYS = frozenset(
+    {
+        "format",
+        "lock_hash",
+        "git_revision",
+        "model_sha256",
+        "params",
+        "metrics",
+        "example",
+        "example_probabilities",
+        "linear_sha256",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,10 @@ class PackageInfo:
     params: Mapping[str, Any]
     metrics: Mapping[str, float]
     example: Mapping[str, Scalar]
+    # What the pipeline predicted for `example` at packaging: every start must answer the same.
+    example_probabilities: tuple[float, ...]
+    # The sha256 of linear.json when packaging verified a linear fast path for the model, else None.
+    linear_sha256: str | None = None
     format: int = PACKAGE_FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -40,6 +56,8 @@ class PackageInfo:
             "params": dict(self.params),
             "metrics": dict(self.metrics),
             "example": dict(self.example),
+            "example_probabilities": list(self.example_probabilities),
+            "linear_sha256": self.linear_sha256,
         }
 
 
@@ -75,9 +93,7 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
     if lock_hash is not None and not (lock_hash and _is_hex(lock_hash)):
         fields.problem(("lock_hash",), f"expected lowercase hex, got {lock_hash!r}")
     revision = fields.get(("git_revision",), str, "a git revision")
-    sha = fields.get(("model_sha256",), str, "a sha256 (64 hex)")
-    if sha is not None and not (len(sha) == 64 and _is_hex(sha)):
-        fields.problem(("model_sha256",), f"expected 64 lowercase hex digits, got {sha!r}")
+    sha = _sha256(fields, "model_sha256")
     params = fields.get(("params",), dict, "an object")
     metrics = fields.get(("metrics",), dict, "an object")
     for name, value in (metrics or {}).items():
@@ -87,6 +103,11 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
     for name, value in (example or {}).items():
         if not isinstance(value, int | float | bool | str):
             fields.problem(("example", name), f"expected a number, boolean or string, got {value!r}")
+    probabilities = fields.get(("example_probabilities",), list, "a list of probabilities")
+    for index, value in enumerate(probabilities or []):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            fields.problem(("example_probabilities", index), f"expected a probability, got {value!r}")
+    linear = _sha256(fields, "linear_sha256") if fields.document.data.get("linear_sha256") is not None else None
     for key in sorted(set(fields.document.data) - PACKAGE_KEYS):
         fields.problem((key,), "unknown key")
     fields.check()
@@ -97,8 +118,17 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
         params=params,
         metrics=metrics,
         example=example,
+        example_probabilities=tuple(probabilities),
+        linear_sha256=linear,
         format=version,
     )
+
+
+def _sha256(fields: Fields, key: str) -> Any:
+    sha = fields.get((key,), str, "a sha256 (64 hex)")
+    if sha is not None and not (len(sha) == 64 and _is_hex(sha)):
+        fields.problem((key,), f"expected 64 lowercase hex digits, got {sha!r}")
+    return sha
 
 
 def read_metadata(path: str | os.PathLike[str]) -> Metadata:

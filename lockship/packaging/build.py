@@ -171,7 +171,7 @@ def package(
     if existing is not None and existing.labels.get(LOCK_HASH_LABEL) == lock.digest:
         return Result(image, lock, existing, builder.name, False, None, time.monotonic() - started)
 
-    from lockship.core.modeldir import write_model_dir
+    from lockship.packaging.assemble import assemble_model_dir
 
     revision, committed = commit_facts(root)
     stamp = committed if timestamp is None else timestamp
@@ -181,7 +181,7 @@ def package(
     metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
         context = Path(scratch)
-        write_model_dir(
+        assemble_model_dir(
             context / "model",
             model_path=files.model,
             metadata_path=files.metadata,

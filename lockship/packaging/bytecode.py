@@ -1,7 +1,7 @@
 """Bytecode for the modules the app imports at start-up, compiled reproducibly.
 
 The image's root filesystem may be read-only, so Python cannot cache bytecode at run time; without it
-every start recompiles pandas, scipy and scikit-learn (many seconds). Compiling every module would
+every start recompiles what it imports (seconds, for scikit-learn). Compiling every module would
 cost tens of MB, so only the modules a start-up imports are compiled: unchecked-hash pycs (no source
 mtimes), with the path they will have in the image, and a fixed hash seed, so the bytes are the same
 on every build.
@@ -18,11 +18,11 @@ from pathlib import Path, PurePosixPath
 
 from lockship.core.errors import LockshipError
 
-# What a start-up imports beyond the serving code itself; the model's own classes are found by loading it.
+# What a start-up imports beyond the serving code itself; what the model needs (scikit-learn, or only
+# numpy for a linear fast path) is found by loading it as the server does.
 STARTUP_IMPORTS = (
     "lockship.commands.serve",
     "lockship.serving.app",
-    "lockship.modelfile",
     "uvicorn.main",
     "uvicorn.server",
     "uvicorn.protocols.http.httptools_impl",
@@ -30,8 +30,6 @@ STARTUP_IMPORTS = (
     "uvicorn.loops.uvloop",
     "uvicorn.lifespan.on",
     "uvicorn.supervisors.multiprocess",
-    "skops.io",
-    "pandas",
 )
 
 _LIST_MODULES = """
@@ -40,12 +38,11 @@ paths = sys.argv[1:3]
 sys.path[:0] = paths
 for name in sys.argv[4:]:
     importlib.import_module(name)
-import pandas
 from lockship.core.modeldir import read_model_dir
-from lockship.modelfile import load_model
+from lockship.serving.predictor import smoke_test
+from lockship.serving.service import load_predictor
 model_dir = read_model_dir(sys.argv[3])
-model = load_model(model_dir.model_path)
-model.predict_proba(pandas.DataFrame([dict(model_dir.package.example)]))
+smoke_test(load_predictor(model_dir), model_dir)
 for module in list(sys.modules.values()):
     name = getattr(module, "__file__", None) or ""
     if name.endswith(".py") and name.startswith(tuple(path + "/" for path in paths)):
@@ -81,7 +78,7 @@ def startup_modules(
     site: Path, app: Path, model_dir: Path, *, cache: Path, imports: Iterable[str] = STARTUP_IMPORTS
 ) -> list[Path]:
     """The source files of every module loaded from `site` or `app` by importing `imports`, then loading
-    the model of `model_dir` and predicting its example row; sorted."""
+    the model of `model_dir` and running the smoke prediction, as the server starts; sorted."""
     output = _python(_LIST_MODULES, [str(site), str(app), str(model_dir), *imports], cache=cache)
     return sorted({Path(line) for line in output.splitlines() if line})
 

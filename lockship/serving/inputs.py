@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import starmap
 from types import GenericAlias
 from typing import Any
 
@@ -23,7 +24,7 @@ from msgspec.structs import astuple
 
 from lockship.core.modeldir import ModelDir
 from lockship.core.schema import ColumnRule
-from lockship.serving.predictor import Matrix
+from lockship.serving.linear import Matrix
 from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
 from lockship.serving.tensors import tensor_matrix, tensor_shape
 
@@ -50,6 +51,7 @@ class Decoder:
         self.high = np.array([np.inf if r.maximum is None else r.maximum for r in self.rules], dtype=np.float64)
         self.integer = np.array([rule.dtype == "int64" for rule in self.rules])
         self._typed = typed_decoder(self.names) if self.numeric else None
+        self._pack_row = struct.Struct(f"={len(self.names)}d").pack
 
     def parse(self, body: bytes) -> Any:
         try:
@@ -71,10 +73,9 @@ class Decoder:
                 pass  # the checks below find and name the problem
             else:
                 if typed:
-                    count = len(self.names)
-                    values = chain.from_iterable(map(astuple, typed))
-                    matrix = np.fromiter(values, dtype=np.float64, count=len(typed) * count)
-                    return self.checked(matrix.reshape(len(typed), count))
+                    # struct packs each record's floats in C: half the time of numpy reading Python floats.
+                    packed = b"".join(starmap(self._pack_row, map(astuple, typed)))
+                    return self.checked(np.frombuffer(packed, dtype=np.float64).reshape(len(typed), len(self.names)))
         data = self.parse(body)
         if not isinstance(data, dict) or "records" not in data:
             raise RequestError(422, Problem('expected a JSON object {"records": [{feature: value, ...}, ...]}'))

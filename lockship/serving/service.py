@@ -14,7 +14,8 @@ from lockship.core.modeldir import ModelDir, read_model_dir
 from lockship.serving.config import ServeConfig
 from lockship.serving.inputlog import InputLog
 from lockship.serving.inputs import Decoder, Inputs
-from lockship.serving.predictor import Prediction, Predictor, build_predictor, smoke_test
+from lockship.serving.linear import read_linear
+from lockship.serving.predictor import Prediction, Predictor, pipeline_predictor, smoke_test
 from lockship.serving.telemetry import Telemetry
 
 log = logging.getLogger("lockship.serve")
@@ -51,6 +52,20 @@ class Service:
         return [classes[index] for index in prediction.indices.tolist()]
 
 
+def load_predictor(model_dir: ModelDir) -> Predictor:
+    """The verified linear fast path when packaging wrote one (no scikit-learn import), else the pipeline."""
+    names = [feature.name for feature in model_dir.features]
+    if model_dir.linear_path is not None:
+        fast = read_linear(model_dir.linear_path, features=len(names))
+        if list(fast.classes) != list(model_dir.classes):
+            raise LockshipError(f"{model_dir.linear_path}: classes {list(fast.classes)} differ from the metadata's")
+        return Predictor(model_dir.classes, names, fast=fast)
+    from lockship.modelfile import load_model
+
+    model = load_model(model_dir.model_path)
+    return pipeline_predictor(model, names, model_dir.classes, where=str(model_dir.model_path))
+
+
 def load_service(config: ServeConfig) -> Service:
     """Read and verify the model directory, load the model and run the smoke prediction.
 
@@ -58,14 +73,9 @@ def load_service(config: ServeConfig) -> Service:
     """
     start = time.perf_counter()
     model_dir = read_model_dir(config.model_dir)
-    from lockship.modelfile import load_model
-
-    model = load_model(model_dir.model_path)
-    names = [feature.name for feature in model_dir.features]
-    if list(getattr(model, "feature_names_in_", names)) != names:
-        raise LockshipError(f"{model_dir.model_path}: the model's features differ from its metadata's")
-    predictor = build_predictor(model, model_dir)
+    predictor = load_predictor(model_dir)
     smoke_test(predictor, model_dir)
+    names = predictor.features
     try:
         input_log = InputLog(config.input_log, names)
     except OSError as error:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lockship.serving.predictor import Matrix
+from lockship.serving.linear import Matrix
 from lockship.serving.problems import Problem, RequestError, show
 
 _NUMERIC_TYPES = {"FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"}

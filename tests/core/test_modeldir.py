@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lockship.core.errors import LockshipError
-from lockship.core.modeldir import FILES, PACKAGE_FILE, read_model_dir, write_model_dir
+from lockship.core.modeldir import FILES, LINEAR_FILE, PACKAGE_FILE, read_model_dir, write_model_dir
 
 SCHEMA = """\
 target: label
@@ -43,7 +43,8 @@ def sources(tmp_path: Path) -> dict[str, Path]:
 
 def write(target: Path, sources: dict[str, Path], **overrides: Any) -> None:
     settings: dict[str, Any] = {"lock_hash": "ab" * 32, "git_revision": "c" * 40, "params": {"train": {"seed": 1}},
-                                "metrics": {"accuracy": 0.9}, "example": EXAMPLE} | overrides  # fmt: skip
+                                "metrics": {"accuracy": 0.9}, "example": EXAMPLE,
+                                "example_probabilities": [0.25, 0.75]} | overrides  # fmt: skip
     write_model_dir(target, **sources, **settings)
 
 
@@ -138,3 +139,22 @@ def test_broken_json_names_line_and_column(tmp_path: Path, sources: dict[str, Pa
     (tmp_path / "out" / "metadata.json").write_text('{\n  "target": "label",\n  oops\n}')
     with pytest.raises(LockshipError, match=r"metadata.json:3:3: invalid JSON"):
         read_model_dir(tmp_path / "out")
+
+
+def test_linear_parameters_are_written_and_verified(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "plain", sources)
+    assert read_model_dir(tmp_path / "plain").linear_path is None
+    assert not (tmp_path / "plain" / LINEAR_FILE).exists()
+    write(tmp_path / "out", sources, linear={"coef": [[0.5]]})
+    model_dir = read_model_dir(tmp_path / "out")
+    assert model_dir.linear_path == tmp_path / "out" / LINEAR_FILE
+    assert json.loads(model_dir.linear_path.read_text()) == {"coef": [[0.5]]}
+    model_dir.linear_path.write_text('{"coef": [[5.0]]}\n')
+    with pytest.raises(LockshipError, match=r"linear.json: sha256 [0-9a-f]{64} does not match .* changed after"):
+        read_model_dir(tmp_path / "out")
+
+
+def test_example_probabilities_must_cover_every_class(tmp_path: Path, sources: dict[str, Path]) -> None:
+    with pytest.raises(LockshipError, match="example_probabilities has 3 values for 2 classes"):
+        write(tmp_path / "out", sources, example_probabilities=[0.2, 0.3, 0.5])
+    assert not (tmp_path / "out").exists()

@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from lockship.core.modeldir import write_model_dir
+from lockship.packaging.assemble import assemble_model_dir
 from lockship.stages import evaluate, prepare, train
 from tests.conftest import REPO_ROOT
 
@@ -64,7 +64,7 @@ def build_model_dir(work: Path, target: Path, *, params: Path | None = None) -> 
                           "--metrics", str(work / "metrics.json"), "--plots", str(work / "plots"),
                           "--profile", str(work / "profile.json")]) == 0  # fmt: skip
     first = pd.read_csv(work / "test.csv").drop(columns=["target"]).iloc[0]
-    write_model_dir(
+    assemble_model_dir(
         target,
         model_path=work / "model.skops",
         metadata_path=work / "metadata.json",

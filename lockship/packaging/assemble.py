@@ -1,0 +1,71 @@
+"""The model directory an image serves: the stages' outputs plus what the server checks itself against.
+
+Loading the model here (the one place that needs scikit-learn) records what the pipeline predicts
+for the example row, and, for a scaled logistic regression, its parameters as a fast path verified
+against the pipeline on the example row and rows spread over every feature's range. The server
+then starts without scikit-learn and still proves at every start that it answers as packaged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from lockship.core.errors import LockshipError
+from lockship.core.jsonfields import read_json
+from lockship.core.modeldir import write_model_dir
+from lockship.core.modelinfo import PackageInfo, read_metadata
+from lockship.core.schema import Scalar, load_schema
+from lockship.modelfile import load_model
+from lockship.serving.predictor import check_rows, pipeline_predictor, verified_fast_path
+
+PathLike = str | os.PathLike[str]
+
+
+def assemble_model_dir(
+    target_dir: PathLike,
+    *,
+    model_path: PathLike,
+    metadata_path: PathLike,
+    schema_path: PathLike,
+    profile_path: PathLike,
+    lock_hash: str,
+    git_revision: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    example: Mapping[str, Scalar],
+) -> PackageInfo:
+    """Write the model directory at `target_dir` (all at once) with the example's probabilities and any fast path."""
+    metadata = read_metadata(metadata_path)
+    names = [feature.name for feature in metadata.features]
+    pipeline = pipeline_predictor(load_model(model_path), names, metadata.classes, where=os.fspath(model_path))
+    import pandas as pd
+
+    missing = [name for name in names if name not in example]
+    if missing:
+        raise LockshipError(f"{os.fspath(metadata_path)}: the example row lacks feature(s) {', '.join(missing)}")
+    try:
+        probabilities = pipeline.predict_frame(pd.DataFrame({name: [example[name]] for name in names}))
+    except Exception as error:  # the model's own failure on a valid row: nothing to package
+        raise LockshipError(f"{os.fspath(model_path)}: cannot predict the example row: {error}") from error
+    numeric = all(feature.dtype.startswith(("float", "int")) for feature in metadata.features)
+    fast = None
+    if numeric:
+        profile = read_json(profile_path).data
+        rows = check_rows(names, load_schema(schema_path), profile if isinstance(profile, Mapping) else {}, example)
+        fast = verified_fast_path(pipeline.model, names, rows)
+    return write_model_dir(
+        target_dir,
+        model_path=model_path,
+        metadata_path=metadata_path,
+        schema_path=schema_path,
+        profile_path=profile_path,
+        lock_hash=lock_hash,
+        git_revision=git_revision,
+        params=params,
+        metrics=metrics,
+        example=example,
+        example_probabilities=probabilities.probabilities[0].tolist(),
+        linear=None if fast is None else fast.to_json(),
+    )

@@ -1,0 +1,73 @@
+"""Start-up: the linear fast path starts without scikit-learn; any other model is served through its pipeline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lockship.core.errors import LockshipError
+from lockship.core.modeldir import LINEAR_FILE, read_model_dir
+from lockship.modelfile import load_model
+from lockship.serving.service import load_predictor
+from tests.conftest import REPO_ROOT
+from tests.serving.conftest import Trained, build_model_dir
+
+HEAVY = ("sklearn", "skops", "scipy", "pandas")
+STARTS = """
+import sys
+import lockship.serving.app
+from lockship.core.modeldir import read_model_dir
+from lockship.serving.predictor import smoke_test
+from lockship.serving.service import load_predictor
+model_dir = read_model_dir(sys.argv[1])
+predictor = load_predictor(model_dir)
+smoke_test(predictor, model_dir)
+print(predictor.path)
+print(*sorted({name.split(".")[0] for name in sys.modules} & set(sys.argv[2:])))
+"""
+
+
+def _start(model_dir: Path) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", STARTS, str(model_dir), *HEAVY], capture_output=True, text=True, check=True
+    )
+    return result.stdout.splitlines()
+
+
+def test_the_fast_path_starts_without_scikit_learn(trained: Trained) -> None:
+    assert (trained.model_dir / LINEAR_FILE).is_file()
+    assert _start(trained.model_dir) == ["linear fast path", ""]
+
+
+def test_other_models_start_through_their_pipeline(tmp_path: Path) -> None:
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params["train"] |= {"estimator": "random_forest", "random_forest": {"n_estimators": 5, "max_depth": 3}}
+    (tmp_path / "forest.yaml").write_text(yaml.safe_dump(params))
+    model_dir = build_model_dir(tmp_path, tmp_path / "model-dir", params=tmp_path / "forest.yaml")
+    assert not (model_dir / LINEAR_FILE).exists()
+    path, imported = _start(model_dir)
+    assert path == "scikit-learn pipeline" and "sklearn" in imported.split()
+    packaged = read_model_dir(model_dir)
+    predictor = load_predictor(packaged)
+    model = load_model(packaged.model_path)
+    features = [feature.name for feature in packaged.features]
+    frame = pd.read_csv(tmp_path / "test.csv")[features]
+    result = predictor.predict(frame.to_numpy())
+    np.testing.assert_array_equal(result.probabilities, model.predict_proba(frame))
+
+
+def test_parameters_for_other_classes_are_refused(trained: Trained, tmp_path: Path) -> None:
+    copy = shutil.copytree(trained.model_dir, tmp_path / "model-dir")
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["classes"] = ["benign", "malignant"]
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(LockshipError, match=r"linear.json: classes \[0, 1\] differ from the metadata's"):
+        load_predictor(read_model_dir(copy))
