@@ -5,7 +5,9 @@
 Needs `wrk` (Debian: `apt-get install wrk`) as the single load client; everything runs on 127.0.0.1.
 The bare app is FastAPI + uvicorn with the same server options, a pydantic body of records and no
 model: the framework's own cost. Each load run is bounded by `--seconds` after a one-second warm-up;
-each figure is the median of `--runs` runs.
+each figure is the median of `--runs` runs. Single-worker runs pin the server and wrk to cores of their
+own (when there are two or more), so the scheduler cannot put the client on the server's core for
+part of a run: the figures of both apps move much less from run to run.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 BATCH_ROWS = 1000
 COLD_STARTS = 3
+_CORES = sorted(os.sched_getaffinity(0))
+# Cores for the single-worker server and its client; None (no pinning) on a one-core machine.
+SERVER_CORE, CLIENT_CORE = ({_CORES[-1]}, {_CORES[0]}) if len(_CORES) > 1 else (None, None)
 
 BARE_APP = """
 from fastapi import FastAPI
@@ -151,6 +156,11 @@ def kinds(model_dir: Path, work: Path) -> list[Kind]:
     return [Kind("bare FastAPI", bare), Kind("lockship serve", ours)]
 
 
+def pinned(cores: set[int] | None) -> Callable[[], None] | None:
+    """A preexec_fn that moves the child to `cores`."""
+    return None if cores is None else lambda: os.sched_setaffinity(0, cores)
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far: unlike wall time, barely moved by other load."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -158,13 +168,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def running(kind: Kind, workers: int) -> Iterator[tuple[int, float, float]]:
+def running(kind: Kind, workers: int, cores: set[int] | None = None) -> Iterator[tuple[int, float, float]]:
     """A started server, the seconds from spawn to ready, and the CPU seconds it used to get there."""
     port = free_port()
     # Server output goes to a file: a pipe nobody reads could fill and stall the server.
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
-        process = subprocess.Popen(kind.command(port, workers), stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            kind.command(port, workers), stdout=output, stderr=subprocess.STDOUT, preexec_fn=pinned(cores)
+        )
         try:
             while not ready(port):
                 if process.poll() is not None:
@@ -197,7 +209,7 @@ def _seconds(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(port: int, body: Path, connections: int, seconds: int) -> Load:
+def wrk(port: int, body: Path, connections: int, seconds: int, cores: set[int] | None = None) -> Load:
     script = body.with_suffix(".lua")
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
@@ -205,8 +217,9 @@ def wrk(port: int, body: Path, connections: int, seconds: int) -> Load:
     )
     url = f"http://127.0.0.1:{port}/predict"
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(script), url]
-    subprocess.run([*base[:3], "-d1s", *base[3:]], capture_output=True, check=True)  # warm-up
-    out = subprocess.run([*base[:3], f"-d{seconds}s", *base[3:]], capture_output=True, text=True, check=True).stdout
+    run: dict[str, Any] = {"capture_output": True, "text": True, "check": True, "preexec_fn": pinned(cores)}
+    subprocess.run([*base[:3], "-d1s", *base[3:]], **run)  # warm-up
+    out = subprocess.run([*base[:3], f"-d{seconds}s", *base[3:]], **run).stdout
     latency = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.MULTILINE)
     p50, p99 = (re.search(rf"^\s+{q}%\s+(\S+)", out, re.MULTILINE) for q in ("50", "99"))
     error_lines = re.findall(r"(?:Non-2xx or 3xx responses|Socket errors):(.*)", out)
@@ -216,10 +229,10 @@ def wrk(port: int, body: Path, connections: int, seconds: int) -> Load:
     return Load(rate, _seconds(p50.group(1)), _seconds(p99.group(1)), _seconds(latency.group(1)), errors)
 
 
-def repeated(port: int, body: Path, connections: int, seconds: int, runs: int) -> Load:
+def repeated(port: int, body: Path, connections: int, seconds: int, runs: int, cores: set[int] | None = None) -> Load:
     """Medians over `runs` load runs (this machine is shared: one run can meet someone else's job),
     except the worst latency and the errors, which are the worst and the sum over all runs."""
-    loads = [wrk(port, body, connections, seconds) for _ in range(runs)]
+    loads = [wrk(port, body, connections, seconds, cores) for _ in range(runs)]
     return Load(
         rate=statistics.median(load.rate for load in loads),
         p50=statistics.median(load.p50 for load in loads),
@@ -231,9 +244,9 @@ def repeated(port: int, body: Path, connections: int, seconds: int, runs: int) -
 
 def measure(kind: Kind, workers: int, single: Path, batch: Path, seconds: int, runs: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    with running(kind, 1) as (port, _, _):
-        results["c1"] = repeated(port, single, 1, seconds, runs)
-        results["batch"] = repeated(port, batch, 1, seconds, runs)
+    with running(kind, 1, SERVER_CORE) as (port, _, _):
+        results["c1"] = repeated(port, single, 1, seconds, runs, CLIENT_CORE)
+        results["batch"] = repeated(port, batch, 1, seconds, runs, CLIENT_CORE)
     with running(kind, workers) as (port, _, _):
         for connections in (1, 8, 32):
             results[f"w{connections}"] = repeated(port, single, connections, seconds, runs)
@@ -253,6 +266,9 @@ def say(text: str) -> None:
 def report(raw: dict[str, float], results: dict[str, dict[str, Any]], workers: int) -> None:
     bare, ours = results["bare FastAPI"], results["lockship serve"]
     say(f"machine: {os.cpu_count()} cores; load client: wrk, 1 thread; {workers} workers for concurrency 1/8/32")
+    if SERVER_CORE is not None:
+        client = min(CLIENT_CORE or SERVER_CORE)
+        say(f"single-worker runs: server pinned to core {min(SERVER_CORE)}, wrk to core {client}")
     say("load figures: median of the runs; max latency: worst of all runs")
     say("\nin-process model (median):")
     for name, seconds in raw.items():
@@ -283,7 +299,7 @@ def report(raw: dict[str, float], results: dict[str, dict[str, Any]], workers: i
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=3, help="length of each load run (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=3, help="load runs per figure, medians reported (%(default)s)")
+    parser.add_argument("--runs", type=int, default=5, help="load runs per figure, medians reported (%(default)s)")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="workers for 8/32")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:

@@ -10,6 +10,7 @@ import pytest
 from lockship.core.errors import LockshipError
 from lockship.packaging.layers import APP_CODE, app_layer, app_sources
 from tests.conftest import REPO_ROOT
+from tests.test_pipeline import lockship_imports
 
 
 def test_app_sources_are_the_serving_code_without_bytecode() -> None:
@@ -19,6 +20,16 @@ def test_app_sources_are_the_serving_code_without_bytecode() -> None:
     assert any(name.startswith("opt/lockship/app/lockship/serving/") for name in names)
     assert not any("/stages/" in name or "/hooks/" in name or "/packaging/" in name for name in names)
     assert not any(name.endswith(".pyc") or "__pycache__" in name for name in names)
+
+
+def test_the_app_code_is_exactly_what_serving_imports() -> None:
+    """Code missing from the image breaks it; code in it that serving never imports changes its tag for nothing."""
+    entry_points = [REPO_ROOT / "lockship" / name for name in ("__main__.py", "cli.py", "commands/serve.py")]
+    entry_points += sorted((REPO_ROOT / "lockship" / "serving").rglob("*.py"))
+    imported = {path.resolve() for path in entry_points}.union(*(lockship_imports(path) for path in entry_points))
+    shipped = {path.resolve() for path in app_sources(REPO_ROOT).values()}
+    assert {path for path in imported if path.name != "__init__.py"} <= shipped
+    assert {path for path in shipped if path.name != "__init__.py"} <= imported
 
 
 def test_missing_serving_code_is_an_error(tmp_path: Path) -> None:
