@@ -27,7 +27,7 @@ from lockship.core.yamlio import read_text
 from lockship.packaging.base import cache_dir, resolve_base
 from lockship.packaging.builders import Builder, ImageFacts
 from lockship.packaging.containerfile import ImageSpec, containerfile, labels
-from lockship.packaging.layers import app_layer, bytecode_layer, site_layer
+from lockship.packaging.layers import app_layer, bytecode_layer, prune_cache, site_layer
 from lockship.packaging.requirements import runtime_lock
 
 LOCK_HASH_LABEL = "dev.lockship.lock-hash"
@@ -215,6 +215,7 @@ def package(
     facts = builder.inspect(ref)
     if facts is None:
         raise LockshipError(f"{builder.name}: built {ref} but cannot find it in the store")
+    prune_cache(cache or cache_dir())
     return Result(image, lock, facts, builder.name, True, base.digest, time.monotonic() - started)
 
 

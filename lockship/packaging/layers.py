@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from lockship.core.errors import LockshipError
@@ -37,6 +38,8 @@ PIP_TARGET = (
 PRUNED = ("tests", "__pycache__")
 # Type stubs and C sources and headers: for type checkers and compilers, neither of which is in the image.
 PRUNED_SUFFIXES = (".pyi", ".pxd", ".pyx", ".c", ".cpp", ".h", ".hpp")
+# How many layers of each kind the cache keeps (each site tree is about 400 MB, each bytecode tar 40 MB).
+CACHE_KEEP = {"site": 2, "bytecode": 6}
 # The package code the serving app imports (a test follows its imports); the rest (stages, hooks,
 # packaging, the core modules only they use) stays out of the image, so changing it keeps the tag.
 APP_CODE = (
@@ -78,6 +81,7 @@ def site_layer(requirements: str, *, cache: Path) -> tuple[Path, Path]:
     key = hashlib.sha256((LAYER_FORMAT + "\n" + requirements).encode("utf-8")).hexdigest()
     final = cache / "site" / key
     if (final / "site.tar").is_file():
+        os.utime(final)  # most recently used: kept by prune_cache
         return final / "site", final / "site.tar"
     final.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=final.parent, prefix=".build-") as scratch:
@@ -149,6 +153,7 @@ def bytecode_layer(site: Path, root: Path, model_dir: Path, *, cache: Path) -> P
         digest.update(f"{name}\0{file_digest(path, 'sha256')}\n".encode())
     target = cache / "bytecode" / f"{digest.hexdigest()}.tar"
     if target.is_file():
+        os.utime(target)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     by_source = {path.resolve(): PurePosixPath("/", name) for name, path in code.items()}
@@ -170,3 +175,23 @@ def app_layer(target: Path, *, root: Path, model_dir: Path) -> None:
     files: dict[str, Path | bytes] = dict(app_sources(root))
     files.update(tree_files(model_dir, MODEL_DIR))
     write_tar(target, files)
+
+
+def prune_cache(cache: Path, keep: Mapping[str, int] = CACHE_KEEP) -> None:
+    """Keep the most recently used layers of each kind: every lock or serving-code change adds one (tens of MB)."""
+    for kind, count in keep.items():
+        entries = [path for path in (cache / kind).glob("*") if not path.name.startswith(".")]
+        entries.sort(key=_last_used, reverse=True)
+        for stale in entries[count:]:
+            # Another build may be pruning the same cache: what is already gone is fine.
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
+def _last_used(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0

@@ -172,11 +172,18 @@ class InputLog:
                 total = sum(len(entry) for entry in entries)
                 if size and size + total > self.config.max_bytes:
                     self._rotate()
-                # A single flush bigger than the cap keeps the whole entries that fit.
-                fitting = sum(1 for end in itertools.accumulate(map(len, entries)) if end <= self.config.max_bytes)
+                # A single flush bigger than the cap keeps the newest whole entries that fit, as rotation does.
+                ends = itertools.accumulate(map(len, reversed(entries)))
+                fitting = sum(1 for end in ends if end <= self.config.max_bytes)
+                if fitting < len(entries):
+                    log.warning(
+                        "input log: one flush passed --input-log-max-bytes; dropped its %d oldest of %d entries",
+                        len(entries) - fitting,
+                        len(entries),
+                    )
                 descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 try:
-                    os.write(descriptor, b"".join(entries[:fitting]))
+                    os.write(descriptor, b"".join(entries[len(entries) - fitting :]))
                 finally:
                     os.close(descriptor)
             finally:

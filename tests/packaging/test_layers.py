@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from lockship.core.errors import LockshipError
-from lockship.packaging.layers import APP_CODE, app_layer, app_sources
+from lockship.packaging.layers import APP_CODE, app_layer, app_sources, prune_cache
 from tests.conftest import REPO_ROOT
 from tests.test_pipeline import lockship_imports
 
@@ -46,3 +47,18 @@ def test_the_app_layer_holds_code_and_model(tmp_path: Path) -> None:
         names = archive.getnames()
     assert "opt/lockship/model/model.skops" in names
     assert "opt/lockship/app/lockship/cli.py" in names
+
+
+def test_the_cache_keeps_the_most_recently_used_layers(tmp_path: Path) -> None:
+    for age, name in enumerate(["d", "c", "b", "a"]):
+        (tmp_path / "bytecode" / f"{name}.tar").parent.mkdir(exist_ok=True)
+        (tmp_path / "bytecode" / f"{name}.tar").write_bytes(b"")
+        (tmp_path / "site" / name).mkdir(parents=True)
+        (tmp_path / "site" / name / "site.tar").write_bytes(b"")
+        for path in (tmp_path / "bytecode" / f"{name}.tar", tmp_path / "site" / name):
+            os.utime(path, (1000 - age, 1000 - age))
+    (tmp_path / "site" / ".build-x").mkdir()  # another build's scratch: not a layer
+    prune_cache(tmp_path, {"site": 1, "bytecode": 3})
+    assert sorted(path.name for path in (tmp_path / "bytecode").iterdir()) == ["b.tar", "c.tar", "d.tar"]
+    assert sorted(path.name for path in (tmp_path / "site").iterdir()) == [".build-x", "d"]
+    prune_cache(tmp_path / "absent")
