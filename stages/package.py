@@ -26,13 +26,22 @@ def read_settings(path: str) -> Settings:
         section.problem("name", f"{name!r} is not a valid image name (lowercase letters, digits, '.', '_', '-', '/')")
     base = section.get("base", str)
     runtime = section.get("runtime", list)
-    for index, item in enumerate(runtime or []):
-        if not isinstance(item, str) or not item:
-            section.problem("runtime", f"item {index}: expected a requirement name, got {item!r}")
+    pipeline_runtime = section.get("pipeline_runtime", list, [])
+    for key, names in (("runtime", runtime), ("pipeline_runtime", pipeline_runtime)):
+        for index, item in enumerate(names or []):
+            if not isinstance(item, str) or not item:
+                section.problem(key, f"item {index}: expected a requirement name, got {item!r}")
     port = section.get("port", int, 8000, minimum=1, maximum=65535)
     image_format = section.get("format", str, "oci", choices=("oci", "docker"))
     section.check()
-    return Settings(name=name, base=base, runtime=tuple(runtime), port=port, image_format=image_format)
+    return Settings(
+        name=name,
+        base=base,
+        runtime=tuple(runtime),
+        pipeline_runtime=tuple(pipeline_runtime),
+        port=port,
+        image_format=image_format,
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

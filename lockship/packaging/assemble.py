@@ -18,6 +18,7 @@ from lockship.core.modeldir import write_model_dir
 from lockship.core.modelinfo import PackageInfo, read_metadata
 from lockship.core.schema import Scalar, load_schema
 from lockship.modelfile import load_model
+from lockship.serving.linear import numeric_inputs
 from lockship.serving.predictor import check_rows, pipeline_predictor, verified_fast_path
 
 PathLike = str | os.PathLike[str]
@@ -49,11 +50,11 @@ def assemble_model_dir(
         probabilities = pipeline.predict_frame(pd.DataFrame({name: [example[name]] for name in names}))
     except Exception as error:  # the model's own failure on a valid row: nothing to package
         raise LockshipError(f"{os.fspath(model_path)}: cannot predict the example row: {error}") from error
-    numeric = all(feature.dtype.startswith(("float", "int")) for feature in metadata.features)
+    schema = load_schema(schema_path)
     fast = None
-    if numeric:
+    if numeric_inputs(schema, names):
         profile = read_json(profile_path).data
-        rows = check_rows(names, load_schema(schema_path), profile if isinstance(profile, Mapping) else {}, example)
+        rows = check_rows(names, schema, profile if isinstance(profile, Mapping) else {}, example)
         fast = verified_fast_path(pipeline.model, names, rows)
     return write_model_dir(
         target_dir,

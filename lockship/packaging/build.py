@@ -39,7 +39,8 @@ class Settings:
 
     name: str
     base: str
-    runtime: tuple[str, ...]
+    runtime: tuple[str, ...]  # what every server imports
+    pipeline_runtime: tuple[str, ...] = ()  # added for a model served through its scikit-learn pipeline
     port: int = 8000
     image_format: str = "oci"  # or "docker": keeps the HEALTHCHECK, but buildah's IDs then differ per store
 
@@ -176,12 +177,10 @@ def package(
     revision, committed = commit_facts(root)
     stamp = committed if timestamp is None else timestamp
     base = resolve_base(settings.base, cache=cache, refresh=refresh_base)
-    requirements, _ = runtime_lock(root / "requirements.lock", settings.runtime)
-    site, site_tar = site_layer(requirements, cache=cache or cache_dir())
     metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
         context = Path(scratch)
-        assemble_model_dir(
+        packaged = assemble_model_dir(
             context / "model",
             model_path=files.model,
             metadata_path=files.metadata,
@@ -193,6 +192,10 @@ def package(
             metrics=metrics,
             example=example_row(files.example, files.metadata),
         )
+        # A model with a verified linear fast path is served without scikit-learn: leave it out of the image.
+        runtime = settings.runtime + (() if packaged.linear_sha256 else settings.pipeline_runtime)
+        requirements, _ = runtime_lock(root / "requirements.lock", runtime)
+        site, site_tar = site_layer(requirements, cache=cache or cache_dir())
         bytecode = bytecode_layer(site, root, context / "model", cache=cache or cache_dir())
         app_layer(context / "app.tar", root=root, model_dir=context / "model")
         _link(site_tar, context / "site.tar")

@@ -24,7 +24,7 @@ from msgspec.structs import astuple
 
 from lockship.core.modeldir import ModelDir
 from lockship.core.schema import ColumnRule
-from lockship.serving.linear import Matrix
+from lockship.serving.linear import Matrix, numeric_inputs
 from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
 from lockship.serving.tensors import tensor_matrix, tensor_shape
 
@@ -46,7 +46,7 @@ class Decoder:
         self.names = [feature.name for feature in model_dir.features]
         rules = [model_dir.schema.column(name) for name in self.names]
         self.rules: list[ColumnRule] = [rule for rule in rules if rule is not None]
-        self.numeric = all(rule.dtype in ("int64", "float64") and rule.allowed is None for rule in self.rules)
+        self.numeric = numeric_inputs(model_dir.schema, self.names)
         self.low = np.array([-np.inf if r.minimum is None else r.minimum for r in self.rules], dtype=np.float64)
         self.high = np.array([np.inf if r.maximum is None else r.maximum for r in self.rules], dtype=np.float64)
         self.integer = np.array([rule.dtype == "int64" for rule in self.rules])

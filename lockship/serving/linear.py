@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from lockship.core.errors import LockshipError
 from lockship.core.jsonfields import Fields, read_json
-from lockship.core.schema import Scalar
+from lockship.core.schema import Scalar, Schema
 
 Matrix = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]
@@ -69,6 +69,12 @@ class LinearModel:
             "coef": self.coef.tolist(),
             "intercept": self.intercept.tolist(),
         }
+
+
+def numeric_inputs(schema: Schema, features: Sequence[str]) -> bool:
+    """Whether every feature arrives as a plain number: what the fast path and the vectorised decoder take."""
+    rules = [schema.column(name) for name in features]
+    return all(rule is not None and rule.dtype in ("int64", "float64") and rule.allowed is None for rule in rules)
 
 
 def extract(model: Any, features: Sequence[str]) -> LinearModel | None:

@@ -154,3 +154,35 @@ def test_changing_one_param_changes_the_tag(built: Built, tmp_path: Path) -> Non
     run("dvc", "repro", "evaluate", cwd=project, env=built.env)
     changed = run("python", "-m", "lockship", "lock-hash", cwd=project, env=built.env).stdout.strip()
     assert changed != built.lock_hash and len(changed) == 64
+
+
+def test_the_linear_model_is_served_without_scikit_learn_in_the_image(built: Built) -> None:
+    script = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('sklearn', 'scipy', 'pandas')))"
+    command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck", built.ref]
+    run(*command, "python3", "-c", script, cwd=built.project, env=built.env)
+
+
+def test_another_model_is_served_through_its_pipeline(built: Built, tmp_path: Path) -> None:
+    import pandas as pd
+
+    project = tmp_path / "forest"
+    shutil.copytree(built.project, project, symlinks=True)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"] |= {"estimator": "random_forest", "random_forest": {"n_estimators": 10, "max_depth": 4}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run("dvc", "repro", cwd=project, env=built.env)
+    info = json.loads((project / "package/image.json").read_text())
+    forest = Built(project, built.env, info["image"], info["lock_hash"], {})
+    assert forest.image != built.image
+    model = load_model(project / "models/model.skops")
+    features = [feature["name"] for feature in json.loads((project / "models/metadata.json").read_text())["features"]]
+    frame = pd.read_csv(project / "data/prepared/test.csv")[features].iloc[:20]
+    try:
+        with running(forest, name="lockship-test-forest") as port:
+            status, body = http(f"http://127.0.0.1:{port}/predict", {"records": frame.to_dict(orient="records")})
+            assert status == 200, body
+            np.testing.assert_allclose(json.loads(body)["probabilities"], model.predict_proba(frame), rtol=1e-9)
+            path = json.loads(http(f"http://127.0.0.1:{port}/metadata")[1])["prediction_path"]
+            assert path == "scikit-learn pipeline"
+    finally:
+        run("podman", "rmi", "-f", forest.ref, cwd=project, env=built.env, check=False)

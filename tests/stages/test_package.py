@@ -19,18 +19,22 @@ def test_the_projects_params_are_valid() -> None:
     settings = read_settings(str(REPO_ROOT / "params.yaml"))
     assert settings.name == "lockship-model" and settings.port == 8000
     assert settings.base.startswith("mmdebstrap:")
-    assert {"fastapi", "uvicorn", "scikit-learn", "skops", "pandas"} <= set(settings.runtime)
+    assert {"fastapi", "uvicorn", "numpy"} <= set(settings.runtime)
+    assert settings.pipeline_runtime == ("pandas", "scikit-learn", "skops")
 
 
 def test_bad_params_name_the_line(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
-    params.write_text(GOOD.replace("lockship-model", "Lockship Model") + "  port: 0\n  extra: 1\n")
+    params.write_text(
+        GOOD.replace("lockship-model", "Lockship Model") + "  port: 0\n  extra: 1\n  pipeline_runtime: [7]\n"
+    )
     with pytest.raises(LockshipError) as error:
         read_settings(str(params))
     problems = "\n".join(error.value.problems)
     assert f"{params}:2: package.name: 'Lockship Model' is not a valid image name" in problems
     assert "package.port: must be at least 1, got 0" in problems
     assert "package.extra: unknown key" in problems
+    assert "package.pipeline_runtime: item 0: expected a requirement name, got 7" in problems
     params.write_text("package:\n  name: x\n")
     with pytest.raises(LockshipError, match="missing required key 'base'"):
         read_settings(str(params))
