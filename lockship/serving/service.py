@@ -60,9 +60,15 @@ def load_predictor(model_dir: ModelDir) -> Predictor:
         if list(fast.classes) != list(model_dir.classes):
             raise LockshipError(f"{model_dir.linear_path}: classes {list(fast.classes)} differ from the metadata's")
         return Predictor(model_dir.classes, names, fast=fast)
-    from lockship.modelfile import load_model
+    try:
+        from lockship.modelfile import load_model
 
-    model = load_model(model_dir.model_path)
+        model = load_model(model_dir.model_path)
+    except ModuleNotFoundError as error:
+        raise LockshipError(
+            f"{model_dir.model_path}: serving this model through its pipeline needs the module '{error.name}', "
+            "which is not installed here (an image packaged for a linear model leaves scikit-learn out)"
+        ) from error
     return pipeline_predictor(model, names, model_dir.classes, where=str(model_dir.model_path))
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from lockship.core.lockhash import lock_hash
 from lockship.modelfile import load_model
+from lockship.packaging.assemble import assemble_model_dir
 from tests.conftest import run
 from tests.packaging.containers import Built, built_image, container_env, http, needs_container_tools, running
 
@@ -186,3 +187,16 @@ def test_another_model_is_served_through_its_pipeline(built: Built, tmp_path: Pa
             assert path == "scikit-learn pipeline"
     finally:
         run("podman", "rmi", "-f", forest.ref, cwd=project, env=built.env, check=False)
+    # The linear model's image has no scikit-learn: given this model, it refuses in one line.
+    model_dir = tmp_path / "forest-model"
+    assemble_model_dir(model_dir, model_path=project / "models/model.skops",
+                       metadata_path=project / "models/metadata.json", schema_path=project / "schema.yaml",
+                       profile_path=project / "reports/profile.json", lock_hash="ab" * 32, git_revision="c" * 40,
+                       params={}, metrics={}, example=frame.iloc[0].to_dict())  # fmt: skip
+    command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck"]
+    command += ["-v", f"{model_dir}:/opt/lockship/model:ro", built.ref]
+    result = run(*command, cwd=project, env=built.env, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "through its pipeline needs the module 'skops', which is not installed here" in output
+    assert "refusing to start" in output and "Traceback" not in output
