@@ -39,7 +39,7 @@ PRUNED = ("tests", "__pycache__")
 # Type stubs and C sources and headers: for type checkers and compilers, neither of which is in the image.
 PRUNED_SUFFIXES = (".pyi", ".pxd", ".pyx", ".c", ".cpp", ".h", ".hpp")
 # How many layers of each kind the cache keeps (each site tree is about 400 MB, each bytecode tar 40 MB).
-CACHE_KEEP = {"site": 2, "bytecode": 6}
+CACHE_KEEP = {"site": 3, "bytecode": 6}
 # The package code the serving app imports (a test follows its imports); the rest (stages, hooks,
 # packaging, the core modules only they use) stays out of the image, so changing it keeps the tag.
 APP_CODE = (
