@@ -4,8 +4,8 @@ Requests only append a reference to their batch to an in-memory list; a backgrou
 batches every `flush_seconds` (or sooner when much is waiting), so a request never waits for a disk.
 Several worker processes share one file: each flush takes an exclusive `flock` on `inputs.lock`,
 rotates `inputs.log` to `inputs.log.1` (and so on, keeping `backups` old files) when the next write
-would pass `max_bytes`, and appends with one `write` (O_APPEND). The log holds at most about
-`max_bytes * (backups + 1)` bytes; a single flush bigger than the cap keeps the whole entries that fit.
+would pass `max_bytes`, and appends its entries (O_APPEND). The log holds at most about
+`max_bytes * (backups + 1)` bytes; a single flush bigger than the cap keeps the newest whole entries that fit.
 
 The log is a sequence of entries: a header line of compact JSON ended by a newline,
 `{"time": <unix seconds>, "features": [names...], "rows": N, "encoding": E, "bytes": B}`, then exactly
@@ -13,8 +13,8 @@ B payload bytes. Encoding `float64-le`: N x len(features) little-endian doubles,
 `tobytes()` of a C-contiguous `<f8` matrix), so values come back bit for bit; `json`: the UTF-8 JSON
 array of N row arrays, for models with non-numeric features. Numeric batches that arrive within one
 flush share entries of up to ENTRY_ROWS rows, stamped with the arrival of the first; their payload is
-a copy of the requests' matrix memory, so a flush formats no floats and holds the GIL for tens of
-microseconds per thousand rows. Read the log with `read_input_log`, oldest file first (holding
+the requests' matrix memory (copied once to join them), so a flush formats no floats and holds the
+GIL for microseconds per thousand rows. Read the log with `read_input_log`, oldest file first (holding
 a shared `flock` on `inputs.lock` if servers are still writing it):
 
     for path in log_files(Path("input-log")):
@@ -53,6 +53,7 @@ ENTRY_ROWS = 10_000
 HEADER_LIMIT = 1 << 20
 
 Matrix = NDArray[np.float64]
+Entry = tuple[bytes, bytes | memoryview]  # header line, payload
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class InputLog:
         with self._lock:  # appends during the write land in the new list
             pending, self._pending = self._pending, []
             self._rows = 0
-        entries: list[bytes] = []
+        entries: list[Entry] = []
         group: list[Any] = []
         grouped, first = 0, 0.0
         for stamp, rows in pending:
@@ -155,25 +156,25 @@ class InputLog:
         if entries:
             self._write(entries)
 
-    def _numeric(self, stamp: float, group: list[Any]) -> bytes:
-        # tobytes copies in C order whatever the layout; the requests' matrices are never changed.
-        payload = b"".join(piece.astype("<f8", copy=False).tobytes() for piece in group)
-        return self._entry(stamp, FLOAT64, sum(len(piece) for piece in group), payload)
+    def _numeric(self, stamp: float, group: list[Any]) -> Entry:
+        # One copy at most (none for a lone C-contiguous float64 batch), and the requests' matrices never change.
+        matrix = np.ascontiguousarray(np.concatenate(group) if len(group) > 1 else group[0], dtype="<f8")
+        return self._entry(stamp, FLOAT64, len(matrix), matrix.data.cast("B"))
 
-    def _entry(self, stamp: float, encoding: str, rows: int, payload: bytes) -> bytes:
+    def _entry(self, stamp: float, encoding: str, rows: int, payload: bytes | memoryview) -> Entry:
         header = {"time": stamp, "features": self.features, "rows": rows, "encoding": encoding, "bytes": len(payload)}
-        return orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE) + payload
+        return orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE), payload
 
-    def _write(self, entries: list[bytes]) -> None:
+    def _write(self, entries: list[Entry]) -> None:
         with open(self.config.directory / LOCK_NAME, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 size = self.path.stat().st_size if self.path.exists() else 0
-                total = sum(len(entry) for entry in entries)
-                if size and size + total > self.config.max_bytes:
+                sizes = [len(header) + len(payload) for header, payload in entries]
+                if size and size + sum(sizes) > self.config.max_bytes:
                     self._rotate()
                 # A single flush bigger than the cap keeps the newest whole entries that fit, as rotation does.
-                ends = itertools.accumulate(map(len, reversed(entries)))
+                ends = itertools.accumulate(reversed(sizes))
                 fitting = sum(1 for end in ends if end <= self.config.max_bytes)
                 if fitting < len(entries):
                     log.warning(
@@ -183,7 +184,11 @@ class InputLog:
                     )
                 descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 try:
-                    os.write(descriptor, b"".join(entries[len(entries) - fitting :]))
+                    for entry in entries[len(entries) - fitting :]:
+                        for buffer in entry:
+                            view = memoryview(buffer)
+                            while view:  # a regular file takes it all at once, bar a full disk or a signal
+                                view = view[os.write(descriptor, view) :]
                 finally:
                     os.close(descriptor)
             finally:
