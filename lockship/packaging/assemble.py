@@ -55,7 +55,7 @@ def assemble_model_dir(
     if numeric_inputs(schema, names):
         profile = read_json(profile_path).data
         rows = check_rows(names, schema, profile if isinstance(profile, Mapping) else {}, example)
-        fast = verified_fast_path(pipeline.model, names, rows)
+        fast = verified_fast_path(pipeline, rows)
     return write_model_dir(
         target_dir,
         model_path=model_path,

@@ -165,6 +165,7 @@ def package(
 ) -> Result:
     """Build the image unless one with this tag and lock hash already exists; return what it is."""
     started = time.monotonic()
+    cache = cache or cache_dir()
     lock = lock_hash(root, stage="package")
     image = f"{settings.name}:{lock.tag}"
     ref = local_ref(builder, image)
@@ -195,8 +196,8 @@ def package(
         # A model with a verified linear fast path is served without scikit-learn: leave it out of the image.
         runtime = settings.runtime + (() if packaged.linear_sha256 else settings.pipeline_runtime)
         requirements, _ = runtime_lock(root / "requirements.lock", runtime)
-        site, site_tar = site_layer(requirements, cache=cache or cache_dir())
-        bytecode = bytecode_layer(site, root, context / "model", cache=cache or cache_dir())
+        site, site_tar = site_layer(requirements, cache=cache)
+        bytecode = bytecode_layer(site, root, context / "model", cache=cache)
         app_layer(context / "app.tar", root=root, model_dir=context / "model")
         _link(site_tar, context / "site.tar")
         _link(bytecode, context / "bytecode.tar")
@@ -218,7 +219,7 @@ def package(
     facts = builder.inspect(ref)
     if facts is None:
         raise LockshipError(f"{builder.name}: built {ref} but cannot find it in the store")
-    prune_cache(cache or cache_dir())
+    prune_cache(cache)
     return Result(image, lock, facts, builder.name, True, base.digest, time.monotonic() - started)
 
 

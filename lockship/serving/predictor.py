@@ -94,12 +94,11 @@ def check_rows(
     return np.concatenate([np.asarray([[float(example[name]) for name in features]]), spread])
 
 
-def verified_fast_path(model: Any, features: Sequence[str], rows: Matrix) -> LinearModel | None:
-    """The model's linear fast path if it reproduces the pipeline on `rows`, else None (serve the pipeline)."""
-    fast = extract(model, features)
+def verified_fast_path(pipeline: Predictor, rows: Matrix) -> LinearModel | None:
+    """The pipeline's linear fast path if it reproduces the pipeline on `rows`, else None (serve the pipeline)."""
+    fast = extract(pipeline.model, pipeline.features)
     if fast is None:
         return None
-    pipeline = Predictor(fast.classes, features, model=model)
     expected = pipeline.predict(rows)
     indices, probabilities = fast(rows)
     same = np.array_equal(indices, expected.indices) and np.allclose(
@@ -122,7 +121,7 @@ def smoke_test(predictor: Predictor, model_dir: ModelDir) -> None:
     except Exception as error:  # the model's own failure, whatever it is, must stop the start-up
         raise LockshipError(f"{model_dir.path}: smoke prediction on the example row failed: {error}") from error
     recorded = np.asarray(model_dir.package.example_probabilities, dtype=np.float64)
-    answered = prediction.probabilities[0] if prediction.probabilities.shape[0] == 1 else prediction.probabilities
+    answered = prediction.probabilities.reshape(-1)
     if answered.shape != recorded.shape or not np.allclose(answered, recorded, rtol=RTOL, atol=ATOL):
         raise LockshipError(
             f"{model_dir.path}: smoke prediction on the example row gave probabilities {answered.tolist()}, "

@@ -52,7 +52,8 @@ def test_check_rows_start_with_the_example_and_span_the_ranges(trained: Trained)
 def test_other_models_have_no_fast_path(trained: Trained) -> None:
     train = pd.read_csv(trained.work / "train.csv")
     forest = fit(train, target="target", estimator="random_forest", seed=1, hyperparameters={"n_estimators": 5})
-    assert verified_fast_path(forest, list(trained.features.columns), trained.features.to_numpy()) is None
+    pipeline = pipeline_predictor(forest, list(trained.features.columns), (0, 1), where="forest")
+    assert verified_fast_path(pipeline, trained.features.to_numpy()) is None
 
 
 def test_a_pipeline_unlike_its_metadata_is_refused(trained: Trained) -> None:
