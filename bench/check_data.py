@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as csv
 import yaml
 
-from lockship.core.schema import load_schema
+from lockship.core.data.schema import load_schema
 from lockship.hooks.check_data import check_files, governed_files
 
 COLUMNS = 20

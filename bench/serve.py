@@ -95,7 +95,7 @@ def median_time(call: Callable[[], object], repeat: int) -> float:
 def raw_model_times(model_dir: Path, records: list[dict[str, float]]) -> dict[str, float]:
     import pandas as pd
 
-    from lockship.core.modeldir import read_model_dir
+    from lockship.core.model.directory import read_model_dir
     from lockship.modelfile import load_model
     from lockship.serving.inputs import Decoder
     from lockship.serving.service import load_predictor

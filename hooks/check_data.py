@@ -12,11 +12,11 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lockship.core.data.schema import Schema, load_schema
+from lockship.core.data.validation import format_violations, validate_file
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
-from lockship.core.gitrepo import staged_files
+from lockship.core.git.repo import staged_files
 from lockship.core.globs import glob_match
-from lockship.core.schema import Schema, load_schema
-from lockship.core.validation import format_violations, validate_file
 
 DEFAULT_SCHEMA = "schema.yaml"
 DEFAULT_MAX_REPORTED = 50

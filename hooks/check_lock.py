@@ -15,12 +15,12 @@ import os
 import posixpath
 from collections.abc import Mapping, Sequence
 
-from lockship.core.dvcfiles import Stage, load_stages, read_params
-from lockship.core.dvchash import HashCache, IgnoreRules, Workspace
-from lockship.core.dvclock import LockEntry, load_dvc_file, load_lock
+from lockship.core.dvc.files import Stage, load_stages, read_params
+from lockship.core.dvc.hashes import HashCache, IgnoreRules, Workspace
+from lockship.core.dvc.lock import LockEntry, load_dvc_file, load_lock
+from lockship.core.dvc.staleness import Project, Stale, find_stale
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
-from lockship.core.gitrepo import ls_files, toplevel
-from lockship.core.staleness import Project, Stale, find_stale
+from lockship.core.git.repo import ls_files, toplevel
 from lockship.core.yamlio import YamlDocument
 
 _PIPELINE = ("dvc.yaml", "dvc.lock")

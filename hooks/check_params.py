@@ -21,10 +21,10 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lockship.core.dvcfiles import PARAMS_FILE, parse_params, read_yaml
-from lockship.core.dvcrefs import ParamsRef, params_refs
+from lockship.core.dvc.files import PARAMS_FILE, parse_params, read_yaml
+from lockship.core.dvc.interpolate import select
+from lockship.core.dvc.refs import ParamsRef, params_refs
 from lockship.core.errors import LockshipError, entrypoint
-from lockship.core.interpolate import select
 from lockship.core.params import Section
 from lockship.core.yamlio import Loader, YamlDocument, load_yaml, read_text
 

@@ -17,12 +17,12 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 
-from lockship.core.dvcfiles import parse_dvc_yaml
-from lockship.core.dvclock import locked_outs
-from lockship.core.dvcrefs import declared_outs
-from lockship.core.dvcremote import Output, Remote, check_directory_remote, read_dvc_config
+from lockship.core.dvc.files import parse_dvc_yaml
+from lockship.core.dvc.lock import locked_outs
+from lockship.core.dvc.refs import declared_outs
+from lockship.core.dvc.remote import Output, Remote, check_directory_remote, read_dvc_config
 from lockship.core.errors import LockshipError, entrypoint
-from lockship.core.gitrepo import ZERO_SHA, git, pushed_commits, pushed_tip, require_repo, run_git
+from lockship.core.git.repo import ZERO_SHA, git, pushed_commits, pushed_tip, require_repo, run_git
 
 
 def dvc_file_versions(tip: str, commits: Iterable[str]) -> dict[tuple[str, str], str]:

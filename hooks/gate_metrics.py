@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lockship.core.errors import LockshipError, entrypoint
-from lockship.core.gitrepo import (
+from lockship.core.git.repo import (
     ZERO_SHA,
     choose_remote,
     commit_of,
@@ -99,8 +99,8 @@ def read_blob(commit: Commit, path: str) -> bytes | None:
 
 def declared_metrics(commit: Commit) -> dict[str, str]:
     """Metrics file -> the dvc.yaml that declares it, for every dvc.yaml in the commit."""
-    from lockship.core.dvcfiles import parse_dvc_yaml
-    from lockship.core.dvcrefs import declared_outs
+    from lockship.core.dvc.files import parse_dvc_yaml
+    from lockship.core.dvc.refs import declared_outs
 
     found: dict[str, str] = {}
     names = commit.repo.git.ls_tree("-r", "--name-only", "-z", commit.hexsha).split("\0")

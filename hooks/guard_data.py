@@ -15,11 +15,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from lockship.core.dvcfiles import read_yaml
-from lockship.core.dvclock import locked_outs
-from lockship.core.dvcrefs import declared_outs
+from lockship.core.dvc.files import read_yaml
+from lockship.core.dvc.lock import locked_outs
+from lockship.core.dvc.refs import declared_outs
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
-from lockship.core.gitrepo import ls_files
+from lockship.core.git.repo import ls_files
 from lockship.core.globs import glob_match
 
 DEFAULT_MAX_KB = 500

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lockship.core.data.tabular import csv_bytes, read_table
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
 from lockship.core.params import load_section
-from lockship.core.tabular import csv_bytes, read_table
 
 if TYPE_CHECKING:
     import numpy as np

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lockship.core.data.tabular import csv_bytes, read_table
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import write_outputs
 from lockship.core.params import load_section
-from lockship.core.tabular import csv_bytes, read_table
 
 if TYPE_CHECKING:
     import pandas as pd

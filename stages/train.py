@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from lockship.core.data.tabular import read_table
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import canonical_json, file_digest, write_outputs
 from lockship.core.params import load_section
-from lockship.core.tabular import read_table
 from lockship.stages.estimators import ESTIMATORS, EstimatorSpec, preprocessor, read_hyperparameters
 
 if TYPE_CHECKING:

@@ -6,11 +6,11 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lockship.core.data.schema import Schema, load_schema
+from lockship.core.data.validation import format_violations, validate_file
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
 from lockship.core.params import load_section
-from lockship.core.schema import Schema, load_schema
-from lockship.core.validation import format_violations, validate_file
 
 
 @dataclass(frozen=True)

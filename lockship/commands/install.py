@@ -17,9 +17,9 @@ from pathlib import Path
 from lockship import __version__
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.fsio import write_outputs
-from lockship.core.githooks import HOOK_TYPES, REPLACED_SUFFIX, hooks_dir, precommit_command, repo_root, run_precommit
-from lockship.core.gitrepo import run_git
-from lockship.core.precommit_config import CONFIG, HOOK_IDS, add_lockship, repo_url
+from lockship.core.git.hooks import HOOK_TYPES, REPLACED_SUFFIX, hooks_dir, precommit_command, repo_root, run_precommit
+from lockship.core.git.precommit_config import CONFIG, HOOK_IDS, add_lockship, repo_url
+from lockship.core.git.repo import run_git
 
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 

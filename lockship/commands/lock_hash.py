@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from lockship.core.dvc.lockhash import lock_hash
 from lockship.core.errors import entrypoint
-from lockship.core.lockhash import lock_hash
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

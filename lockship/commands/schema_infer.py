@@ -7,10 +7,10 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lockship.core.data.schema import ColumnRule, Schema, schema_yaml
+from lockship.core.data.tabular import read_table
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.fsio import write_outputs
-from lockship.core.schema import ColumnRule, Schema, schema_yaml
-from lockship.core.tabular import read_table
 
 if TYPE_CHECKING:
     import pandas as pd

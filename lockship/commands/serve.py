@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [f"{flag}: out of range" for flag, ok in checks.items() if not ok]
     if bad:
         raise LockshipError(*bad, exit_code=EXIT_USAGE)
-    from lockship.core.modeldir import read_model_dir
+    from lockship.core.model.directory import read_model_dir
     from lockship.serving.config import ServeConfig
     from lockship.serving.inputlog import InputLogConfig
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from lockship.core.errors import entrypoint
 from lockship.core.fsio import write_outputs
-from lockship.core.githooks import HOOK_TYPES, REPLACED_SUFFIX, hooks_dir, precommit_command, repo_root, run_precommit
-from lockship.core.precommit_config import CONFIG, remove_lockship, repo_url
+from lockship.core.git.hooks import HOOK_TYPES, REPLACED_SUFFIX, hooks_dir, precommit_command, repo_root, run_precommit
+from lockship.core.git.precommit_config import CONFIG, remove_lockship, repo_url
 
 
 def restore_git_hooks(root: Path, directory: Path) -> list[str]:

@@ -12,11 +12,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from lockship.core.data.schema import Scalar, load_schema
 from lockship.core.errors import LockshipError
 from lockship.core.jsonfields import read_json
-from lockship.core.modeldir import write_model_dir
-from lockship.core.modelinfo import PackageInfo, read_metadata
-from lockship.core.schema import Scalar, load_schema
+from lockship.core.model.directory import write_model_dir
+from lockship.core.model.info import PackageInfo, read_metadata
 from lockship.modelfile import load_model
 from lockship.serving.linear import numeric_inputs
 from lockship.serving.predictor import check_rows, pipeline_predictor, verified_fast_path

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from lockship.core.dvclock import load_lock
+from lockship.core.dvc.lock import load_lock
+from lockship.core.dvc.lockhash import LockHash, lock_hash
 from lockship.core.errors import LockshipError
-from lockship.core.lockhash import LockHash, lock_hash
 from lockship.core.yamlio import read_text
 from lockship.packaging.base import cache_dir, resolve_base
 from lockship.packaging.builders import Builder, ImageFacts
@@ -122,7 +122,7 @@ def _read_json(path: Path) -> Any:
 
 def example_row(path: Path, metadata: Path) -> dict[str, Any]:
     """The first row of a data file, as JSON scalars, with the features the model was trained on."""
-    from lockship.core.tabular import read_table
+    from lockship.core.data.tabular import read_table
 
     info = _read_json(metadata)
     try:

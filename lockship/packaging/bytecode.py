@@ -38,7 +38,7 @@ paths = sys.argv[1:3]
 sys.path[:0] = paths
 for name in sys.argv[4:]:
     importlib.import_module(name)
-from lockship.core.modeldir import read_model_dir
+from lockship.core.model.directory import read_model_dir
 from lockship.serving.predictor import smoke_test
 from lockship.serving.service import load_predictor
 model_dir = read_model_dir(sys.argv[3])

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from lockship.core.errors import LockshipError
 from lockship.core.fsio import file_digest
-from lockship.core.modeldir import MODEL_FILE
+from lockship.core.model.directory import MODEL_FILE
 from lockship.packaging.tarball import tree_files, write_tar
 
 SITE_DIR = "opt/lockship/site"
@@ -51,11 +51,13 @@ APP_CODE = (
     "lockship/core/errors.py",
     "lockship/core/fsio.py",
     "lockship/core/jsonfields.py",
-    "lockship/core/modeldir.py",
-    "lockship/core/modelinfo.py",
     "lockship/core/params.py",
-    "lockship/core/schema.py",
     "lockship/core/yamlio.py",
+    "lockship/core/data/__init__.py",
+    "lockship/core/data/schema.py",
+    "lockship/core/model/__init__.py",
+    "lockship/core/model/directory.py",
+    "lockship/core/model/info.py",
     "lockship/serving",
     "lockship/commands/__init__.py",
     "lockship/commands/serve.py",

@@ -22,8 +22,8 @@ import numpy as np
 import orjson
 from msgspec.structs import astuple
 
-from lockship.core.modeldir import ModelDir
-from lockship.core.schema import ColumnRule
+from lockship.core.data.schema import ColumnRule
+from lockship.core.model.directory import ModelDir
 from lockship.serving.linear import Matrix, numeric_inputs
 from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
 from lockship.serving.tensors import tensor_matrix, tensor_shape

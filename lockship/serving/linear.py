@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lockship.core.data.schema import Scalar, Schema
 from lockship.core.errors import LockshipError
 from lockship.core.jsonfields import Fields, read_json
-from lockship.core.schema import Scalar, Schema
 
 Matrix = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]

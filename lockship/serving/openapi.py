@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lockship.core.modeldir import ModelDir
+from lockship.core.model.directory import ModelDir
 
 _JSON_TYPES = {"int64": "integer", "float64": "number", "bool": "boolean", "str": "string"}
 

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lockship.core.data.schema import Scalar, Schema
 from lockship.core.errors import LockshipError
-from lockship.core.modeldir import ModelDir
-from lockship.core.schema import Scalar, Schema
+from lockship.core.model.directory import ModelDir
 from lockship.serving.linear import LinearModel, Matrix, extract
 
 CHECK_ROWS = 256

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lockship.core.errors import LockshipError
-from lockship.core.modeldir import ModelDir, read_model_dir
+from lockship.core.model.directory import ModelDir, read_model_dir
 from lockship.serving.config import ServeConfig
 from lockship.serving.inputlog import InputLog
 from lockship.serving.inputs import Decoder, Inputs

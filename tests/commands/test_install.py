@@ -9,7 +9,7 @@ import yaml
 
 from lockship import __version__
 from lockship.commands.install import main
-from lockship.core.precommit_config import HOOK_IDS
+from lockship.core.git.precommit_config import HOOK_IDS
 from tests.conftest import run
 
 USER_CONFIG = """\

@@ -8,7 +8,7 @@ import pytest
 
 from lockship.cli import main as cli
 from lockship.commands.lock_hash import main
-from lockship.core.lockhash import lock_hash
+from lockship.core.dvc.lockhash import lock_hash
 from tests.core.test_lockhash import write_project
 
 

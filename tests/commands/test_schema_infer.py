@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from lockship.commands import schema_infer
-from lockship.core.schema import load_schema
-from lockship.core.tabular import read_table
-from lockship.core.validation import validate_frame
+from lockship.core.data.schema import load_schema
+from lockship.core.data.tabular import read_table
+from lockship.core.data.validation import validate_frame
 
 
 @pytest.fixture

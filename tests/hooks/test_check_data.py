@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lockship.core.arrowcheck import read_csv_arrow, table_passes
-from lockship.core.schema import Schema, load_schema
-from lockship.core.validation import validate_file
+from lockship.core.data.arrowcheck import read_csv_arrow, table_passes
+from lockship.core.data.schema import Schema, load_schema
+from lockship.core.data.validation import validate_file
 from lockship.hooks.check_data import governed_files, main
 from lockship.stages.validate import validate_files
 from tests.conftest import run

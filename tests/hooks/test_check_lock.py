@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lockship.core.dvcfiles import read_yaml
-from lockship.core.dvchash import CACHE_PATH
+from lockship.core.dvc.files import read_yaml
+from lockship.core.dvc.hashes import CACHE_PATH
 from lockship.hooks.check_lock import check, main
 from tests.conftest import run
 from tests.conftest import write_files as write

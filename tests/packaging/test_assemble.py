@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lockship.core.errors import LockshipError
-from lockship.core.modeldir import LINEAR_FILE, read_model_dir
+from lockship.core.model.directory import LINEAR_FILE, read_model_dir
 from lockship.modelfile import load_model
 from lockship.packaging.assemble import assemble_model_dir
 from tests.serving import conftest as serving

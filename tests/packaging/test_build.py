@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lockship.core.lockhash import lock_hash
+from lockship.core.dvc.lockhash import lock_hash
 from lockship.modelfile import load_model
 from lockship.packaging.assemble import assemble_model_dir
 from tests.conftest import run

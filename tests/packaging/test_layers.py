@@ -17,7 +17,7 @@ from tests.test_pipeline import lockship_imports
 def test_app_sources_are_the_serving_code_without_bytecode() -> None:
     names = app_sources(REPO_ROOT)
     assert "opt/lockship/app/lockship/commands/serve.py" in names
-    assert "opt/lockship/app/lockship/core/modeldir.py" in names
+    assert "opt/lockship/app/lockship/core/model/directory.py" in names
     assert any(name.startswith("opt/lockship/app/lockship/serving/") for name in names)
     assert not any("/stages/" in name or "/hooks/" in name or "/packaging/" in name for name in names)
     assert not any(name.endswith(".pyc") or "__pycache__" in name for name in names)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from msgspec.structs import astuple
 
-from lockship.core.modeldir import read_model_dir
+from lockship.core.model.directory import read_model_dir
 from lockship.serving.inputs import Decoder, RequestError, typed_decoder
 from tests.serving.conftest import Trained
 

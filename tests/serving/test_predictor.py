@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lockship.core.errors import LockshipError
-from lockship.core.modeldir import read_model_dir
+from lockship.core.model.directory import read_model_dir
 from lockship.modelfile import load_model
 from lockship.serving.predictor import Predictor, check_rows, pipeline_predictor, smoke_test, verified_fast_path
 from lockship.serving.service import load_predictor

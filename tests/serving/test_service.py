@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from lockship.core.errors import LockshipError
-from lockship.core.modeldir import LINEAR_FILE, read_model_dir
+from lockship.core.model.directory import LINEAR_FILE, read_model_dir
 from lockship.modelfile import load_model
 from lockship.serving.service import load_predictor
 from tests.conftest import REPO_ROOT
@@ -24,7 +24,7 @@ HEAVY = ("sklearn", "skops", "scipy", "pandas")
 STARTS = """
 import sys
 import lockship.serving.app
-from lockship.core.modeldir import read_model_dir
+from lockship.core.model.directory import read_model_dir
 from lockship.serving.predictor import smoke_test
 from lockship.serving.service import load_predictor
 model_dir = read_model_dir(sys.argv[1])

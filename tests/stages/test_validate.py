@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lockship.core.schema import load_schema
+from lockship.core.data.schema import load_schema
 from lockship.stages import validate
 from tests.conftest import REPO_ROOT
 
@@ -144,7 +144,7 @@ def test_malformed_schema(schema: str, message: str, workdir: Path, capsys: pyte
 def test_reference_schema_accepts_the_bundled_data() -> None:
     from sklearn.datasets import load_breast_cancer
 
-    from lockship.core.validation import validate_frame
+    from lockship.core.data.validation import validate_frame
 
     schema = load_schema(REPO_ROOT / "schema.yaml")
     assert validate_frame(load_breast_cancer(as_frame=True).frame, schema) == []

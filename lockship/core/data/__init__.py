@@ -1,0 +1,1 @@
+"""Tables and their schemas: reading CSV/Parquet, schema files and validation."""

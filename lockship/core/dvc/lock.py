@@ -1,0 +1,107 @@
+"""dvc.lock and `.dvc` files, read without DVC.
+
+`load_lock`/`load_dvc_file` are strict (a malformed file is an error), for the work tree being
+committed; `locked_outs` is lenient, for any version in git history, where old or foreign files may stand.
+Out paths in a dvc.lock are relative to the stage's `wdir`; `locked_outs` takes them relative to the
+dvc.lock's folder, as needs no dvc.yaml.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lockship.core.dvc.files import read_yaml
+from lockship.core.errors import LockshipError
+from lockship.core.yamlio import YamlDocument
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    cmd: Any
+    deps: dict[str, dict[str, Any]]
+    outs: dict[str, dict[str, Any]]
+    params: dict[str, dict[str, Any]]
+    line: int | None
+
+
+@dataclass(frozen=True)
+class LockedOut:
+    """An output recorded in a dvc.lock or `.dvc` file, with the flags that keep it out of a remote."""
+
+    path: str  # repo-relative (for dvc.lock: relative to its folder, see the module's docstring)
+    md5: str | None  # ends with `.dir` for a directory; None when not recorded
+    legacy: bool  # a DVC 2 hash (no `hash: md5`)
+    cache: bool
+    push: bool
+
+
+def lock_entries(document: YamlDocument) -> dict[str, LockEntry]:
+    """dvc.lock (schema 2.0): stage name -> what was locked."""
+    data = document.data
+    if not isinstance(data, Mapping) or str(data.get("schema")) != "2.0":
+        raise LockshipError(f"{document.where(('schema',))}: not a DVC 3 lock file (expected schema: '2.0')")
+    stages = data.get("stages") or {}
+    if not isinstance(stages, Mapping):
+        raise LockshipError(f"{document.where(('stages',))}: expected a mapping of stages")
+    entries: dict[str, LockEntry] = {}
+    for name, entry in stages.items():
+        if not isinstance(entry, Mapping):
+            raise LockshipError(f"{document.where(('stages', name))}: stage '{name}': expected a mapping")
+        try:
+            deps = {str(d["path"]): dict(d) for d in entry.get("deps") or []}
+            outs = {str(o["path"]): dict(o) for o in entry.get("outs") or []}
+            params = {str(f): dict(v or {}) for f, v in (entry.get("params") or {}).items()}
+        except (TypeError, KeyError, ValueError):
+            raise LockshipError(f"{document.where(('stages', name))}: stage '{name}': malformed entry") from None
+        entries[str(name)] = LockEntry(entry.get("cmd"), deps, outs, params, document.line(("stages", name)))
+    return entries
+
+
+def load_lock(root: str, lockfile: str) -> dict[str, LockEntry]:
+    """The entries of a repo-relative dvc.lock in the work tree."""
+    return lock_entries(read_yaml(root, lockfile))
+
+
+def dvc_file_md5s(document: YamlDocument) -> dict[str, str]:
+    """Repo-relative path -> recorded md5 of each output of a `.dvc` file."""
+    outs = document.data.get("outs") if isinstance(document.data, Mapping) else None
+    if not isinstance(outs, list):
+        raise LockshipError(f"{document.where(('outs',))}: expected a list of outs")
+    recorded: dict[str, str] = {}
+    for out in outs:
+        if not isinstance(out, Mapping) or "path" not in out:
+            raise LockshipError(f"{document.where(('outs',))}: each out needs a path")
+        recorded[posixpath.normpath(posixpath.join(posixpath.dirname(document.path), str(out["path"])))] = str(
+            out.get("md5", "")
+        )
+    return recorded
+
+
+def load_dvc_file(root: str, relpath: str) -> dict[str, str]:
+    """`dvc_file_md5s` of a repo-relative `.dvc` file in the work tree."""
+    return dvc_file_md5s(read_yaml(root, relpath))
+
+
+def locked_outs(document: YamlDocument, path: str | None = None) -> list[LockedOut]:
+    """Every output a dvc.lock or `.dvc` file records (`path`: its repo-relative path, default the document's).
+
+    Lenient: entries of other shapes are passed over, so any version in git history can be read.
+    """
+    path = path or document.path
+    data = document.data if isinstance(document.data, Mapping) else {}
+    stages = data.get("stages")
+    bodies = [data] if path.endswith(".dvc") else stages.values() if isinstance(stages, Mapping) else []
+    groups: list[Any] = [body.get("outs") for body in bodies if isinstance(body, Mapping)]
+    folder = posixpath.dirname(path)
+    found: list[LockedOut] = []
+    for group in groups:
+        for out in group if isinstance(group, list) else ():
+            if isinstance(out, Mapping) and isinstance(out.get("path"), str) and out["path"]:
+                md5 = out["md5"] if isinstance(out.get("md5"), str) else None
+                cache, push = out.get("cache") is not False, out.get("push") is not False
+                out_path = posixpath.normpath(posixpath.join(folder, out["path"]))
+                found.append(LockedOut(out_path, md5, out.get("hash") != "md5", cache, push))
+    return found

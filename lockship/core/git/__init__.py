@@ -1,0 +1,1 @@
+"""Git: the repository, its hook scripts and the pre-commit configuration."""

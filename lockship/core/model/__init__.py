@@ -1,0 +1,1 @@
+"""Model directories: what packaging writes and serving reads (no scikit-learn here)."""

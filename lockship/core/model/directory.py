@@ -1,0 +1,226 @@
+"""The model directory the serving app reads: model, metadata, schema, reference profile and package facts.
+
+Layout (every name fixed, so an image and a developer's directory look the same):
+
+    model.skops    canonical skops model from the train stage
+    metadata.json  train's metadata: target, classes, features with dtypes, the model's sha256
+    schema.yaml    the data schema the inputs are validated against
+    profile.json   evaluate's reference profile, for drift checks
+    package.json   written at packaging: lock hash, git revision, params, metrics, the model's
+                   sha256 at packaging, an example input row for the smoke prediction and the
+                   probabilities the model gave it, and linear.json's sha256 if there is one
+    linear.json    only for a model packaging verified a linear fast path for: its parameters
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lockship.core.data.schema import Scalar, Schema, load_schema
+from lockship.core.errors import LockshipError
+from lockship.core.fsio import canonical_json, file_digest
+from lockship.core.jsonfields import read_json
+from lockship.core.model.info import Feature, PackageInfo, example_problems, read_metadata, read_package
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "metadata.json"
+SCHEMA_FILE = "schema.yaml"
+PROFILE_FILE = "profile.json"
+PACKAGE_FILE = "package.json"
+LINEAR_FILE = "linear.json"
+FILES = (MODEL_FILE, METADATA_FILE, SCHEMA_FILE, PROFILE_FILE, PACKAGE_FILE)
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """A read and verified model directory (the model itself is loaded by the caller)."""
+
+    path: Path
+    package: PackageInfo
+    target: str
+    classes: tuple[Scalar, ...]
+    features: tuple[Feature, ...]
+    schema: Schema
+    metadata: Mapping[str, Any]
+    profile: Mapping[str, Any]
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def linear_path(self) -> Path | None:
+        """linear.json, verified against package.json, when packaging wrote one."""
+        return None if self.package.linear_sha256 is None else self.path / LINEAR_FILE
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file; a missing or unreadable file is a LockshipError."""
+    name = os.fspath(path)
+    try:
+        return file_digest(name, "sha256")
+    except FileNotFoundError as error:
+        raise LockshipError(f"{name}: file not found") from error
+    except OSError as error:
+        raise LockshipError(f"{name}: cannot read: {error.strerror}") from error
+
+
+def _check_features(label: str, features: tuple[Feature, ...], schema: Schema, schema_label: str) -> None:
+    problems = [
+        f"{schema_label}: feature '{feature.name}' (from {label}) is not a column of the schema"
+        for feature in features
+        if schema.column(feature.name) is None
+    ]
+    if problems:
+        raise LockshipError(*problems)
+
+
+def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
+    """Read every file of a model directory and verify the model file (and linear.json) against package.json.
+
+    A tampered or swapped model (or a package.json that does not belong to it) is a LockshipError.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise LockshipError(f"{root}: {'not a directory' if root.exists() else 'no such model directory'}")
+    missing = [f"{root / name}: missing (a model directory holds {', '.join(FILES)})" for name in FILES]
+    missing = [line for name, line in zip(FILES, missing, strict=True) if not (root / name).is_file()]
+    if missing:
+        raise LockshipError(*missing)
+    package = read_package(root / PACKAGE_FILE)
+    metadata = read_metadata(root / METADATA_FILE)
+    schema = load_schema(root / SCHEMA_FILE)
+    _check_features(str(root / METADATA_FILE), metadata.features, schema, str(root / SCHEMA_FILE))
+    profile_document = read_json(root / PROFILE_FILE)
+    if not isinstance(profile_document.data, Mapping):
+        raise LockshipError(f"{root / PROFILE_FILE}: expected a JSON object (evaluate's reference profile)")
+    actual = sha256_of(root / MODEL_FILE)
+    if actual != package.model_sha256:
+        raise LockshipError(
+            f"{root / MODEL_FILE}: sha256 {actual} does not match {package.model_sha256} recorded in "
+            f"{root / PACKAGE_FILE}: the model file was changed or swapped after packaging"
+        )
+    if package.linear_sha256 is not None:
+        actual = sha256_of(root / LINEAR_FILE)
+        if actual != package.linear_sha256:
+            raise LockshipError(
+                f"{root / LINEAR_FILE}: sha256 {actual} does not match {package.linear_sha256} recorded in "
+                f"{root / PACKAGE_FILE}: the model's parameters were changed after packaging"
+            )
+    if len(package.example_probabilities) != len(metadata.classes):
+        raise LockshipError(
+            f"{root / PACKAGE_FILE}: example_probabilities has {len(package.example_probabilities)} values "
+            f"for {len(metadata.classes)} classes"
+        )
+    if metadata.model_sha256 != package.model_sha256:
+        raise LockshipError(
+            f"{root / METADATA_FILE}: model.sha256 {metadata.model_sha256} is not the packaged model's "
+            f"{package.model_sha256}: metadata and model come from different training runs"
+        )
+    bad_example = example_problems(package.example, metadata.features, schema)
+    if bad_example:
+        raise LockshipError(*(f"{root / PACKAGE_FILE}: example: {line}" for line in bad_example))
+    return ModelDir(
+        path=root,
+        package=package,
+        target=metadata.target,
+        classes=metadata.classes,
+        features=metadata.features,
+        schema=schema,
+        metadata=metadata.data,
+        profile=dict(profile_document.data),
+    )
+
+
+def write_model_dir(
+    target_dir: str | os.PathLike[str],
+    *,
+    model_path: str | os.PathLike[str],
+    metadata_path: str | os.PathLike[str],
+    schema_path: str | os.PathLike[str],
+    profile_path: str | os.PathLike[str],
+    lock_hash: str,
+    git_revision: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    example: Mapping[str, Scalar],
+    example_probabilities: Sequence[float],
+    linear: Mapping[str, Any] | None = None,
+) -> PackageInfo:
+    """Assemble a model directory at `target_dir`, replacing any old one all at once.
+
+    `example_probabilities` is what the model predicts for `example`; `linear` is the content of
+    linear.json, for a model with a verified linear fast path.
+
+    The files are written into a temporary sibling directory, checked by reading it back with
+    `read_model_dir`, and only then renamed into place: a failure leaves the old directory (or none).
+    """
+    target = Path(target_dir)
+    model_sha256 = sha256_of(model_path)
+    linear_text = None if linear is None else canonical_json(linear)
+    package = PackageInfo(
+        lock_hash=lock_hash,
+        git_revision=git_revision,
+        model_sha256=model_sha256,
+        params=params,
+        metrics=metrics,
+        example=example,
+        example_probabilities=tuple(example_probabilities),
+        linear_sha256=None if linear_text is None else hashlib.sha256(linear_text.encode()).hexdigest(),
+    )
+    sources = {
+        MODEL_FILE: model_path,
+        METADATA_FILE: metadata_path,
+        SCHEMA_FILE: schema_path,
+        PROFILE_FILE: profile_path,
+    }
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as error:
+        raise LockshipError(f"{target.parent}: cannot create a directory: {error.strerror}") from error
+    old = target.parent / f".{target.name}.old"
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)
+        for name, source in sources.items():
+            try:
+                shutil.copyfile(source, staging / name)
+            except FileNotFoundError as error:
+                raise LockshipError(f"{os.fspath(source)}: file not found") from error
+            except OSError as error:
+                raise LockshipError(f"{os.fspath(source)}: cannot copy: {error.strerror}") from error
+        (staging / PACKAGE_FILE).write_text(canonical_json(package.to_json()), encoding="utf-8")
+        if linear_text is not None:
+            (staging / LINEAR_FILE).write_text(linear_text, encoding="utf-8")
+        # The copy is what gets hashed: a model that changed while being copied fails here, not at serve time.
+        read_model_dir(staging)
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            os.replace(target, old)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if old.exists():
+                os.replace(old, target)
+            raise
+    except OSError as error:
+        raise LockshipError(f"{error.filename or target}: cannot write: {error.strerror}") from error
+    except LockshipError as error:
+        problems = [line.replace(str(staging), str(target)) for line in error.problems]
+        raise LockshipError(*problems, exit_code=error.exit_code) from error
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(old)
+    return package

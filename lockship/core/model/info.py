@@ -1,0 +1,188 @@
+"""What a model directory's JSON files say: package.json (written at packaging) and train's metadata.json.
+
+Each reader reports every problem of its file at once, one `path:line: key: problem` per line.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lockship.core.data.schema import Scalar, Schema
+from lockship.core.errors import LockshipError
+from lockship.core.jsonfields import Fields, read_json
+
+PACKAGE_FORMAT = 2
+PACKAGE_KEYS = frozenset(
+    {
+        "format",
+        "lock_hash",
+        "git_revision",
+        "model_sha256",
+        "params",
+        "metrics",
+        "example",
+        "example_probabilities",
+        "linear_sha256",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """package.json: what the packaging step recorded about the model it shipped."""
+
+    lock_hash: str
+    git_revision: str
+    model_sha256: str
+    params: Mapping[str, Any]
+    metrics: Mapping[str, float]
+    example: Mapping[str, Scalar]
+    # What the pipeline predicted for `example` at packaging: every start must answer the same.
+    example_probabilities: tuple[float, ...]
+    # The sha256 of linear.json when packaging verified a linear fast path for the model, else None.
+    linear_sha256: str | None = None
+    format: int = PACKAGE_FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "lock_hash": self.lock_hash,
+            "git_revision": self.git_revision,
+            "model_sha256": self.model_sha256,
+            "params": dict(self.params),
+            "metrics": dict(self.metrics),
+            "example": dict(self.example),
+            "example_probabilities": list(self.example_probabilities),
+            "linear_sha256": self.linear_sha256,
+        }
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The parts of train's metadata.json the serving app relies on, and the whole of it for /metadata."""
+
+    target: str
+    classes: tuple[Scalar, ...]
+    features: tuple[Feature, ...]
+    model_sha256: str
+    data: dict[str, Any]
+
+
+def _is_hex(value: str) -> bool:
+    return all(c in "0123456789abcdef" for c in value)
+
+
+def read_package(path: str | os.PathLike[str]) -> PackageInfo:
+    fields = Fields(read_json(path))
+    if not isinstance(fields.document.data, Mapping):
+        raise LockshipError(f"{fields.document.where(())}: expected a JSON object")
+    version = fields.get(("format",), int, "an integer")
+    if version is not None and version != PACKAGE_FORMAT:
+        fields.problem(("format",), f"unsupported format {version}, this lockship reads {PACKAGE_FORMAT}")
+    lock_hash = fields.get(("lock_hash",), str, "the lock hash (hex)")
+    if lock_hash is not None and not (lock_hash and _is_hex(lock_hash)):
+        fields.problem(("lock_hash",), f"expected lowercase hex, got {lock_hash!r}")
+    revision = fields.get(("git_revision",), str, "a git revision")
+    sha = _sha256(fields, "model_sha256")
+    params = fields.get(("params",), dict, "an object")
+    metrics = fields.get(("metrics",), dict, "an object")
+    for name, value in (metrics or {}).items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            fields.problem(("metrics", name), f"expected a number, got {value!r}")
+    example = fields.get(("example",), dict, "an object of feature values")
+    for name, value in (example or {}).items():
+        if not isinstance(value, int | float | bool | str):
+            fields.problem(("example", name), f"expected a number, boolean or string, got {value!r}")
+    probabilities = fields.get(("example_probabilities",), list, "a list of probabilities")
+    for index, value in enumerate(probabilities or []):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            fields.problem(("example_probabilities", index), f"expected a probability, got {value!r}")
+    linear = _sha256(fields, "linear_sha256") if fields.document.data.get("linear_sha256") is not None else None
+    for key in sorted(set(fields.document.data) - PACKAGE_KEYS):
+        fields.problem((key,), "unknown key")
+    fields.check()
+    return PackageInfo(
+        lock_hash=lock_hash,
+        git_revision=revision,
+        model_sha256=sha,
+        params=params,
+        metrics=metrics,
+        example=example,
+        example_probabilities=tuple(probabilities),
+        linear_sha256=linear,
+        format=version,
+    )
+
+
+def _sha256(fields: Fields, key: str) -> Any:
+    sha = fields.get((key,), str, "a sha256 (64 hex)")
+    if sha is not None and not (len(sha) == 64 and _is_hex(sha)):
+        fields.problem((key,), f"expected 64 lowercase hex digits, got {sha!r}")
+    return sha
+
+
+def read_metadata(path: str | os.PathLike[str]) -> Metadata:
+    fields = Fields(read_json(path))
+    if not isinstance(fields.document.data, Mapping):
+        raise LockshipError(f"{fields.document.where(())}: expected a JSON object (train's model metadata)")
+    target = fields.get(("target",), str, "the target column name")
+    classes = fields.get(("classes",), list, "a list of classes")
+    for index, value in enumerate(classes or []):
+        if not isinstance(value, int | float | bool | str):
+            fields.problem(("classes", index), f"expected a number, boolean or string, got {value!r}")
+    if classes is not None and len(classes) < 2:
+        fields.problem(("classes",), f"a classifier needs two or more classes, got {classes!r}")
+    listed = fields.get(("features",), list, "a list of {name, dtype}")
+    features = []
+    for index in range(len(listed or [])):
+        name = fields.get(("features", index, "name"), str, "a feature name")
+        dtype = fields.get(("features", index, "dtype"), str, "a dtype name")
+        if name is not None and dtype is not None:
+            features.append(Feature(name, dtype))
+    if listed is not None and not listed:
+        fields.problem(("features",), "no features")
+    names = [feature.name for feature in features]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        fields.problem(("features",), f"feature '{name}' listed twice")
+    sha = fields.get(("model", "sha256"), str, "a sha256 (64 hex)")
+    fields.check()
+    return Metadata(target, tuple(classes), tuple(features), sha, dict(fields.document.data))
+
+
+def example_problems(example: Mapping[str, Any], features: tuple[Feature, ...], schema: Schema) -> list[str]:
+    """Why `example` is not a valid input row (names, types, finiteness, ranges); empty when it is."""
+    problems = []
+    names = [feature.name for feature in features]
+    problems += [f"'{name}': missing" for name in names if name not in example]
+    problems += [f"'{name}': not a feature of the model" for name in sorted(set(example) - set(names))]
+    for name in names:
+        rule = schema.column(name)
+        if name not in example or rule is None:
+            continue
+        value = example[name]
+        if rule.dtype in ("int64", "float64"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(f"'{name}': expected a number, got {value!r}")
+            elif not math.isfinite(value):
+                problems.append(f"'{name}': {value!r} is not a finite number")
+            elif rule.minimum is not None and value < rule.minimum:
+                problems.append(f"'{name}': {value!r} is below the minimum {rule.minimum}")
+            elif rule.maximum is not None and value > rule.maximum:
+                problems.append(f"'{name}': {value!r} is above the maximum {rule.maximum}")
+        elif rule.dtype == "bool" and not isinstance(value, bool):
+            problems.append(f"'{name}': expected true or false, got {value!r}")
+        elif rule.dtype == "str" and not isinstance(value, str):
+            problems.append(f"'{name}': expected a string, got {value!r}")
+        if rule.allowed is not None and value not in rule.allowed:
+            problems.append(f"'{name}': {value!r} is not one of the allowed values")
+    return problems

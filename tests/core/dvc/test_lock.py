@@ -1,0 +1,84 @@
+"""dvc.lock and `.dvc` files: strict for the work tree, lenient for any version in git history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lockship.core.dvc.files import parse_dvc_yaml
+from lockship.core.dvc.lock import LockedOut, load_dvc_file, load_lock, lock_entries, locked_outs
+from lockship.core.errors import LockshipError
+
+LOCK = """\
+schema: '2.0'
+stages:
+  train:
+    cmd: python train.py
+    deps:
+    - path: train.py
+      md5: aaa
+    params:
+      params.yaml:
+        train.seed: 1
+    outs:
+    - path: model.bin
+      hash: md5
+      md5: bbb
+    - path: metrics.json
+      hash: md5
+      md5: ccc
+      cache: false
+  old:
+    outs:
+    - path: data
+      md5: ddd.dir
+    - path: nohash
+"""
+
+
+def test_lock_entries_and_their_lines(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "dvc.lock").write_text(LOCK)
+    entries = load_lock(str(tmp_path), "sub/dvc.lock")
+    assert sorted(entries) == ["old", "train"]
+    train = entries["train"]
+    assert (train.cmd, train.line, train.params) == ("python train.py", 3, {"params.yaml": {"train.seed": 1}})
+    assert sorted(train.outs) == ["metrics.json", "model.bin"] and train.deps["train.py"]["md5"] == "aaa"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("schema: '1.0'\n", "dvc.lock:1: not a DVC 3 lock file (expected schema: '2.0')"),
+        ("schema: '2.0'\nstages: [a]\n", "dvc.lock:2: expected a mapping of stages"),
+        ("schema: '2.0'\nstages:\n  s: 1\n", "dvc.lock:3: stage 's': expected a mapping"),
+        ("schema: '2.0'\nstages:\n  s:\n    outs: [{md5: x}]\n", "dvc.lock:3: stage 's': malformed entry"),
+    ],
+)
+def test_malformed_lock_files(text: str, message: str) -> None:
+    with pytest.raises(LockshipError) as error:
+        lock_entries(parse_dvc_yaml(text, "dvc.lock"))
+    assert list(error.value.problems) == [message]
+
+
+def test_dvc_file_paths_are_relative_to_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "raw.dvc").write_text("outs:\n- md5: eee\n  path: raw.csv\n- path: ../other\n")
+    assert load_dvc_file(str(tmp_path), "data/raw.dvc") == {"data/raw.csv": "eee", "other": ""}
+    (tmp_path / "bad.dvc").write_text("outs: {}\n")
+    with pytest.raises(LockshipError, match=r"^bad.dvc:1: expected a list of outs$"):
+        load_dvc_file(str(tmp_path), "bad.dvc")
+
+
+def test_locked_outs_of_a_git_object_are_lenient() -> None:
+    document = parse_dvc_yaml(LOCK, "sub/dvc.lock@abc1234")
+    assert locked_outs(document, "sub/dvc.lock") == [
+        LockedOut("sub/model.bin", "bbb", False, True, True),
+        LockedOut("sub/metrics.json", "ccc", False, False, True),
+        LockedOut("sub/data", "ddd.dir", True, True, True),
+        LockedOut("sub/nohash", None, True, True, True),  # no md5: its dvc.yaml names it, nothing recorded
+    ]
+    dvc_file = parse_dvc_yaml("outs:\n- md5: fff\n  path: raw.csv\n  push: false\n- 3\n", "d/raw.dvc")
+    assert locked_outs(dvc_file) == [LockedOut("d/raw.csv", "fff", True, True, False)]
+    assert locked_outs(parse_dvc_yaml("- just a list\n", "dvc.lock")) == []

@@ -1,0 +1,160 @@
+"""The model directory: written all at once, read back with every problem named by path and line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lockship.core.errors import LockshipError
+from lockship.core.model.directory import FILES, LINEAR_FILE, PACKAGE_FILE, read_model_dir, write_model_dir
+
+SCHEMA = """\
+target: label
+columns:
+  height: {dtype: float64, min: 100, max: 250}
+  count: {dtype: int64}
+  label: {dtype: str, allowed: [a, b]}
+"""
+EXAMPLE: dict[str, Any] = {"height": 170.5, "count": 3}
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> dict[str, Path]:
+    model = tmp_path / "in" / "model.skops"
+    model.parent.mkdir()
+    model.write_bytes(b"model bytes")
+    metadata = {
+        "target": "label",
+        "classes": ["a", "b"],
+        "features": [{"name": "height", "dtype": "float64"}, {"name": "count", "dtype": "int64"}],
+        "model": {"sha256": hashlib.sha256(b"model bytes").hexdigest()},
+    }
+    paths = {"model_path": model, "metadata_path": model.parent / "metadata.json",
+             "schema_path": model.parent / "schema.yaml", "profile_path": model.parent / "profile.json"}  # fmt: skip
+    paths["metadata_path"].write_text(json.dumps(metadata, indent=2))
+    paths["schema_path"].write_text(SCHEMA)
+    paths["profile_path"].write_text('{"rows": 10, "features": {}}')
+    return paths
+
+
+def write(target: Path, sources: dict[str, Path], **overrides: Any) -> None:
+    settings: dict[str, Any] = {"lock_hash": "ab" * 32, "git_revision": "c" * 40, "params": {"train": {"seed": 1}},
+                                "metrics": {"accuracy": 0.9}, "example": EXAMPLE,
+                                "example_probabilities": [0.25, 0.75]} | overrides  # fmt: skip
+    write_model_dir(target, **sources, **settings)
+
+
+def test_round_trip(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    model_dir = read_model_dir(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(FILES)
+    assert model_dir.package.lock_hash == "ab" * 32
+    assert model_dir.package.model_sha256 == hashlib.sha256(b"model bytes").hexdigest()
+    assert model_dir.package.example == EXAMPLE
+    assert [f.name for f in model_dir.features] == ["height", "count"]
+    assert model_dir.classes == ("a", "b")
+    assert model_dir.model_path.read_bytes() == b"model bytes"
+
+
+def test_writing_twice_gives_the_same_bytes(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "one", sources)
+    write(tmp_path / "two", sources)
+    for name in FILES:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_a_tampered_model_is_refused(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    (tmp_path / "out" / "model.skops").write_bytes(b"other bytes")
+    with pytest.raises(LockshipError, match=r"model.skops: sha256 [0-9a-f]{64} does not match .* changed or swapped"):
+        read_model_dir(tmp_path / "out")
+
+
+def test_a_model_that_is_not_its_metadata_is_refused(tmp_path: Path, sources: dict[str, Path]) -> None:
+    sources["model_path"].write_bytes(b"retrained")
+    with pytest.raises(LockshipError, match="metadata and model come from different training runs"):
+        write(tmp_path / "out", sources)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_write_keeps_the_old_directory(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    before = {name: (tmp_path / "out" / name).read_bytes() for name in FILES}
+    with pytest.raises(LockshipError, match=r"package.json: example: 'height': 999.0 is above the maximum 250.0"):
+        write(tmp_path / "out", sources, example={"height": 999.0, "count": 1}, lock_hash="cd" * 32)
+    assert {name: (tmp_path / "out" / name).read_bytes() for name in FILES} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no temporary directory left
+
+
+@pytest.mark.parametrize(
+    ("example", "message"),
+    [({"height": 170.0}, "'count': missing"), ({**EXAMPLE, "x": 1}, "'x': not a feature"),
+     ({"height": "170", "count": 3}, "'height': expected a number")],
+)  # fmt: skip
+def test_bad_examples_are_refused(tmp_path: Path, sources: dict[str, Path], example: Any, message: str) -> None:
+    with pytest.raises(LockshipError, match=message):
+        write(tmp_path / "out", sources, example=example)
+
+
+def test_missing_files_are_each_named(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    (tmp_path / "out" / "profile.json").unlink()
+    (tmp_path / "out" / "schema.yaml").unlink()
+    with pytest.raises(LockshipError) as error:
+        read_model_dir(tmp_path / "out")
+    assert [line.split(":")[0] for line in error.value.problems] == [
+        str(tmp_path / "out" / "schema.yaml"), str(tmp_path / "out" / "profile.json")]  # fmt: skip
+    with pytest.raises(LockshipError, match="no such model directory"):
+        read_model_dir(tmp_path / "absent")
+
+
+def test_package_json_problems_name_their_line(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    package = tmp_path / "out" / PACKAGE_FILE
+    data = json.loads(package.read_text())
+    data["lock_hash"] = "NOT HEX"
+    data["metrics"]["accuracy"] = "high"
+    data["extra"] = 1
+    package.write_text(json.dumps(data, indent=2, sort_keys=True))
+    lines = package.read_text().splitlines()
+    with pytest.raises(LockshipError) as error:
+        read_model_dir(tmp_path / "out")
+
+    def line_of(text: str) -> int:
+        return next(number for number, line in enumerate(lines, 1) if text in line)
+
+    assert error.value.problems == (
+        f"{package}:{line_of('lock_hash')}: lock_hash: expected lowercase hex, got 'NOT HEX'",
+        f"{package}:{line_of('accuracy')}: metrics.accuracy: expected a number, got 'high'",
+        f"{package}:{line_of('extra')}: extra: unknown key",
+    )
+
+
+def test_broken_json_names_line_and_column(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    (tmp_path / "out" / "metadata.json").write_text('{\n  "target": "label",\n  oops\n}')
+    with pytest.raises(LockshipError, match=r"metadata.json:3:3: invalid JSON"):
+        read_model_dir(tmp_path / "out")
+
+
+def test_linear_parameters_are_written_and_verified(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "plain", sources)
+    assert read_model_dir(tmp_path / "plain").linear_path is None
+    assert not (tmp_path / "plain" / LINEAR_FILE).exists()
+    write(tmp_path / "out", sources, linear={"coef": [[0.5]]})
+    model_dir = read_model_dir(tmp_path / "out")
+    assert model_dir.linear_path == tmp_path / "out" / LINEAR_FILE
+    assert json.loads(model_dir.linear_path.read_text()) == {"coef": [[0.5]]}
+    model_dir.linear_path.write_text('{"coef": [[5.0]]}\n')
+    with pytest.raises(LockshipError, match=r"linear.json: sha256 [0-9a-f]{64} does not match .* changed after"):
+        read_model_dir(tmp_path / "out")
+
+
+def test_example_probabilities_must_cover_every_class(tmp_path: Path, sources: dict[str, Path]) -> None:
+    with pytest.raises(LockshipError, match="example_probabilities has 3 values for 2 classes"):
+        write(tmp_path / "out", sources, example_probabilities=[0.2, 0.3, 0.5])
+    assert not (tmp_path / "out").exists()
