@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from lockship import __version__
+from lockship.core.numerics import Numerics, pin
 
 # Subcommand words -> module whose `main(argv)` runs them. Imported lazily so that each
 # command pays only for what it uses.
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[0] == "--version":
         print(f"lockship {__version__}")
         return 0
+    # Before any command loads numpy: the server answers a row with the same bits on any machine.
+    pin(Numerics())
     for words, (module_name, _) in sorted(COMMANDS.items(), key=lambda item: -len(item[0])):
         if tuple(args[: len(words)]) == words:
             module = importlib.import_module(module_name)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lockship.core.data.tabular import csv_bytes, read_table
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
+from lockship.core.numerics import fingerprint, read_numerics
 from lockship.core.params import load_section
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     bins = read_profile_bins(args.params)
+    fingerprint(read_numerics(args.params))
     target, features = read_metadata(args.metadata)
     test = read_table(args.test)
     test_features = split_features(test, label=args.test, features=features, target=target)

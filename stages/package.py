@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lockship.core.errors import entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
+from lockship.core.numerics import fingerprint, read_numerics
 from lockship.core.params import load_section
 from lockship.packaging.build import ModelFiles, Settings, package
 from lockship.packaging.builders import detect
@@ -70,6 +71,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = read_settings(args.params)
+    # Packaging records the model's answer to the example row, which goes into the image.
+    fingerprint(read_numerics(args.params))
     builder = detect(args.builder)
     files = ModelFiles(
         model=Path(args.model),

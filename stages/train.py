@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from lockship.core.data.tabular import read_table
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import canonical_json, file_digest, write_outputs
+from lockship.core.numerics import Numerics, fingerprint, read_numerics
 from lockship.core.params import load_section
 from lockship.stages.estimators import ESTIMATORS, EstimatorSpec, preprocessor, read_hyperparameters
 
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-LIBRARIES = ("numpy", "pandas", "scikit-learn", "scipy", "skops")
 # Trees are added in batches of this size so a progress bar can move between them.
 TREE_BATCH = 25
 
@@ -31,6 +29,7 @@ class TrainParams:
     estimator: str
     seed: int
     hyperparameters: dict[str, Any]
+    numerics: Numerics
 
 
 def read_params(path: str) -> TrainParams:
@@ -49,7 +48,13 @@ def read_params(path: str) -> TrainParams:
     }
     section.check()
     defaults = {name: hyper.default for name, hyper in ESTIMATORS[estimator].hyperparameters.items()}
-    return TrainParams(target=target, estimator=estimator, seed=seed, hyperparameters=settings.get(estimator, defaults))
+    return TrainParams(
+        target=target,
+        estimator=estimator,
+        seed=seed,
+        hyperparameters=settings.get(estimator, defaults),
+        numerics=read_numerics(path),
+    )
 
 
 def fit(frame: pd.DataFrame, *, target: str, estimator: str, seed: int, hyperparameters: dict[str, Any]) -> Pipeline:
@@ -91,9 +96,15 @@ def _fit_with_progress(model: Any, spec: EstimatorSpec, matrix: Any, labels: Any
 
 
 def model_metadata(
-    frame: pd.DataFrame, params: TrainParams, *, train_path: str, model_sha256: str, classes: Sequence[Any]
+    frame: pd.DataFrame,
+    params: TrainParams,
+    *,
+    train_path: str,
+    model_sha256: str,
+    classes: Sequence[Any],
+    environment: dict[str, Any],
 ) -> dict[str, Any]:
-    """What the model was made from: data digest, params, features, library versions. No clock, no host."""
+    """What the model was made from: data digest, params, features, the pinned numerics. No clock, no host."""
     features = frame.drop(columns=[params.target])
     return {
         "estimator": params.estimator,
@@ -104,10 +115,7 @@ def model_metadata(
         "features": [{"name": str(name), "dtype": str(dtype)} for name, dtype in features.dtypes.items()],
         "data": {"train": {"path": train_path, "md5": file_digest(train_path), "rows": len(frame)}},
         "model": {"sha256": model_sha256},
-        "libraries": {
-            "python": ".".join(platform.python_version_tuple()[:2]),
-            **{name: metadata.version(name) for name in LIBRARIES},
-        },
+        "environment": environment,
     }
 
 
@@ -124,6 +132,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     params = read_params(args.params)
+    # Checked before the fit, so that a machine that cannot honour the pins spends no time on it.
+    environment = fingerprint(params.numerics)
     frame = read_table(args.train)
     if frame.empty:
         raise LockshipError(f"{args.train}: header only, no data rows")
@@ -143,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_path=args.train,
         model_sha256=hashlib.sha256(model).hexdigest(),
         classes=pipeline.classes_,
+        environment=environment,
     )
     write_outputs({args.model: model, args.metadata: canonical_json(info)})
     return 0

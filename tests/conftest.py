@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from lockship.core.numerics import pin_from_params
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Before any test module imports numpy: stages called in-process compute as `dvc repro` does.
+pin_from_params(REPO_ROOT / "params.yaml")
 
 
 def run(

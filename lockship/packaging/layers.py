@@ -51,6 +51,7 @@ APP_CODE = (
     "lockship/core/errors.py",
     "lockship/core/fsio.py",
     "lockship/core/jsonfields.py",
+    "lockship/core/numerics.py",
     "lockship/core/params.py",
     "lockship/core/yamlio.py",
     "lockship/core/data/__init__.py",

@@ -48,7 +48,7 @@ class LinearModel:
         missing = np.isnan(x)
         if missing.any():
             x = np.where(missing, self.fill, x)
-        decision = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        decision = _fixed_order_product((x - self.mean) / self.scale, self.coef, self.intercept)
         if self.coef.shape[1] == 1:
             scores = decision[:, 0]
             # The logistic function written so that exp never overflows (scipy's expit, without importing scipy).
@@ -69,6 +69,19 @@ class LinearModel:
             "coef": self.coef.tolist(),
             "intercept": self.intercept.tolist(),
         }
+
+
+def _fixed_order_product(scaled: Matrix, coef: Matrix, intercept: Matrix) -> Matrix:
+    """`scaled @ coef + intercept`, summed column by column in one fixed order.
+
+    A matrix product leaves the summation order to BLAS, which picks it by CPU and by shape (one row
+    goes through gemv, a batch through gemm), so a row's answer would change with the batch it came in
+    and with the machine. Elementwise multiply and add round the same way everywhere.
+    """
+    decision = np.repeat(intercept[np.newaxis, :], scaled.shape[0], axis=0)
+    for column in range(coef.shape[0]):
+        decision += scaled[:, column, np.newaxis] * coef[column]
+    return decision
 
 
 def numeric_inputs(schema: Schema, features: Sequence[str]) -> bool:

@@ -68,7 +68,11 @@ def test_metadata_records_what_the_model_was_made_from(
     assert len(info["features"]) == 30
     assert info["data"]["train"]["md5"] == hashlib.md5((split_data / "train.csv").read_bytes()).hexdigest()
     assert info["model"]["sha256"] == hashlib.sha256((tmp_path / "model/model.skops").read_bytes()).hexdigest()
-    assert set(info["libraries"]) == {"python", "numpy", "pandas", "scikit-learn", "scipy", "skops"}
+    environment = info["environment"]
+    assert set(environment["libraries"]) == {"numpy", "pandas", "scikit-learn", "scipy", "skops"}
+    assert environment["python"] == "3.11"
+    assert {(pool["kernel"], pool["threads"]) for pool in environment["blas"]} == {("Haswell", 1)}
+    assert environment["numpy_simd"] == {"ceiling": "X86_V3", "dispatched": ["X86_V3"]}
     assert info["data"]["train"]["path"] == "data/train.csv"
     assert str(tmp_path) not in (tmp_path / "model/metadata.json").read_text()
 
