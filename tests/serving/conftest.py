@@ -115,13 +115,15 @@ class Server:
         return self.process.returncode
 
 
-def start_server(model_dir: Path, log_dir: Path, *extra: str, port_from_env: bool = False) -> Server:
+def start_server(
+    model_dir: Path, log_dir: Path, *extra: str, port_from_env: bool = False, env: dict[str, str] | None = None
+) -> Server:
     """Start `lockship serve` (port by flag, or by the PORT variable) and wait until it is ready or has exited."""
     port = free_port()
     port_flag = [] if port_from_env else ["--port", str(port)]
     command: Sequence[str] = [sys.executable, "-m", "lockship", "serve", str(model_dir), "--host", "127.0.0.1",
                               *port_flag, "--input-log", str(log_dir), *extra]  # fmt: skip
-    env = {**os.environ, "PORT": str(port)} if port_from_env else None
+    env = {**(os.environ if env is None else env), **({"PORT": str(port)} if port_from_env else {})}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     server = Server(process, f"http://127.0.0.1:{port}", log_dir)
     deadline = time.monotonic() + START_TIMEOUT
