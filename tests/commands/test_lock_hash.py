@@ -9,7 +9,7 @@ import pytest
 from lockship.cli import main as cli
 from lockship.commands.lock_hash import main
 from lockship.core.dvc.lockhash import lock_hash
-from tests.core.test_lockhash import write_project
+from tests.core.dvc.test_lockhash import write_project
 
 
 def test_prints_the_full_hash_and_the_short_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
