@@ -159,8 +159,8 @@ def package(
     *,
     builder: Builder,
     timestamp: int | None = None,
+    base_lock: Path,
     force: bool = False,
-    refresh_base: bool = False,
     cache: Path | None = None,
 ) -> Result:
     """Build the image unless one with this tag and lock hash already exists; return what it is."""
@@ -177,7 +177,7 @@ def package(
 
     revision, committed = commit_facts(root)
     stamp = committed if timestamp is None else timestamp
-    base = resolve_base(settings.base, cache=cache, refresh=refresh_base)
+    base = resolve_base(settings.base, base_lock, cache=cache)
     metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
         context = Path(scratch)
