@@ -32,7 +32,7 @@ def differences(old: BaseLock | None, new: BaseLock) -> tuple[str, ...]:
     if old is None:
         return ("(no previous lock)",)
     if not isinstance(old, DebianLock) or not isinstance(new, DebianLock):
-        return () if old == new else (f"{getattr(old, 'digest', old.base)} -> {getattr(new, 'digest', new.base)}",)
+        return () if old == new else (f"{_summary(old)} -> {_summary(new)}",)
     before = {deb.name: deb for deb in old.packages}
     after = {deb.name: deb for deb in new.packages}
     lines = []
@@ -43,6 +43,14 @@ def differences(old: BaseLock | None, new: BaseLock) -> tuple[str, ...]:
     if not lines and old != new:
         lines.append(f"recipe: {old.base} -> {new.base}")
     return tuple(lines)
+
+
+def _summary(lock: BaseLock) -> str:
+    return (
+        f"{lock.base}, {len(lock.packages)} packages"
+        if isinstance(lock, DebianLock)
+        else f"{lock.base} at {lock.digest}"
+    )
 
 
 def base_lock(base: str, path: Path, *, check: bool = False, cache: Path | None = None) -> Outcome:
@@ -78,12 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = read_settings(args.params).base
     outcome = base_lock(base, Path(args.lock), check=args.check)
     lock = outcome.lock
-    what = f"{len(lock.packages)} packages" if isinstance(lock, DebianLock) else lock.digest
+    what = _summary(lock)
     if not outcome.changed:
-        print(f"{args.lock}: up to date ({base}: {what})")
+        print(f"{args.lock}: up to date ({what})")
         return 0
     verb = "would change" if args.check else "written"
-    print(f"{args.lock}: {verb} ({base}: {what}); the image tag changes with it")
+    print(f"{args.lock}: {verb} ({what}); the image tag changes with it")
     for line in outcome.changed:
         print(f"  {line}")
     return 1 if args.check else 0

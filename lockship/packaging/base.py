@@ -125,8 +125,13 @@ def resolve_debian(base: str, *, cache: Path) -> DebianLock:
 
 def resolve_registry(base: str) -> RegistryLock:
     """A registry image by its manifest digest (skopeo asks the registry; a digest given is kept)."""
-    if "@" in base:
-        return RegistryLock(base=base, digest=base.split("@", 1)[1])
+    digest = base.split("@", 1)[1] if "@" in base else _registry_digest(base)
+    if not baselock.DIGEST.match(digest):
+        raise LockshipError(f"{base}: {digest!r} is not an image digest (sha256:<64 hex>)")
+    return RegistryLock(base=base, digest=digest)
+
+
+def _registry_digest(base: str) -> str:
     if shutil.which("skopeo") is None:
         raise LockshipError("skopeo: not installed; it resolves a registry base to its digest")
     command = ["skopeo", "inspect", "--no-tags", "--format", "{{.Digest}}", f"docker://{base}"]
@@ -134,7 +139,7 @@ def resolve_registry(base: str) -> RegistryLock:
     if result.returncode != 0:
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise LockshipError(f"skopeo: cannot resolve the base image {base} to a digest: {tail}")
-    return RegistryLock(base=base, digest=result.stdout.strip())
+    return result.stdout.strip()
 
 
 def resolve(base: str, *, cache: Path | None = None) -> BaseLock:

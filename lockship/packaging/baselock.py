@@ -22,7 +22,7 @@ BASE_LOCK = "package/base.lock"
 RESOLVE = "run `lockship base-lock` to re-resolve the base (this changes the image tag)"
 FORMAT = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, order=True)
@@ -109,7 +109,7 @@ def parse(text: str, *, where: str) -> BaseLock:
 
 def _registry(data: dict[str, Any], where: str) -> RegistryLock:
     value = data["digest"]
-    if not isinstance(value, str) or not _DIGEST.match(value):
+    if not isinstance(value, str) or not DIGEST.match(value):
         raise LockshipError(f"{where}: digest {value!r} is not sha256:<64 hex>; {RESOLVE}")
     return RegistryLock(base=data["base"], digest=value)
 

@@ -105,7 +105,7 @@ def fetch(wanted: Sequence[Deb], *, architecture: str, sources: Path, cache: Pat
         state, downloads = Path(scratch) / "apt", Path(scratch) / "debs"
         downloads.mkdir()
         apt = _apt(state, sources, architecture)
-        _run([*apt, "update"], what=f"apt-get update ({sources})")
+        _update(apt, sources)
         names = [f"{deb.name}:{deb.architecture}={deb.version}" for deb in wanted]
         result = subprocess.run([*apt, "download", *names], capture_output=True, text=True, cwd=downloads, check=False)
         if result.returncode != 0:
@@ -125,6 +125,15 @@ def fetch(wanted: Sequence[Deb], *, architecture: str, sources: Path, cache: Pat
         if problems:
             raise LockshipError(*problems)
         store(cache, got.values())
+
+
+def _update(apt: Sequence[str], sources: Path) -> None:
+    """Read the mirror's package lists; a mirror that cannot be read is said so, not taken as empty."""
+    result = subprocess.run([*apt, "update"], capture_output=True, text=True, check=False)
+    failed = [line for line in result.stderr.splitlines() if line.startswith(("E:", "W: Failed to fetch"))]
+    if result.returncode != 0 or failed:
+        detail = (failed or result.stderr.strip().splitlines() or ["no output"])[0]
+        raise LockshipError(f"{sources}: cannot read the apt mirror it names: {detail}")
 
 
 def missing_lines(stderr: str, wanted: Sequence[Deb], *, where: str) -> list[str]:

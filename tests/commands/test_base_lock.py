@@ -26,19 +26,19 @@ def test_a_registry_base_pinned_by_digest_is_written_then_up_to_date(
     params.write_text(PARAMS.format(base=f"python@{DIGEST}"))
     assert main(["--params", str(params), "--lock", str(lock)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"{lock}: written (python@{DIGEST}: {DIGEST}); the image tag changes with it",
+        f"{lock}: written (python@{DIGEST} at {DIGEST}); the image tag changes with it",
         "  (no previous lock)",
     ]
     assert baselock.load(lock) == RegistryLock(f"python@{DIGEST}", DIGEST)
     assert cli(["base-lock", "--params", str(params), "--lock", str(lock), "--check"]) == 0
-    assert capsys.readouterr().out == f"{lock}: up to date (python@{DIGEST}: {DIGEST})\n"
+    assert capsys.readouterr().out == f"{lock}: up to date (python@{DIGEST} at {DIGEST})\n"
     other = "sha256:" + "34" * 32
     params.write_text(PARAMS.format(base=f"python@{other}"))
     written = lock.read_text()
     assert main(["--params", str(params), "--lock", str(lock), "--check"]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"{lock}: would change (python@{other}: {other}); the image tag changes with it",
-        f"  {DIGEST} -> {other}",
+        f"{lock}: would change (python@{other} at {other}); the image tag changes with it",
+        f"  python@{DIGEST} at {DIGEST} -> python@{other} at {other}",
     ]
     assert lock.read_text() == written
 

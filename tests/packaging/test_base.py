@@ -48,6 +48,8 @@ def test_a_registry_lock_names_the_image_by_digest_never_by_tag() -> None:
     assert lock == RegistryLock("python:3.11-slim", DIGEST)
     # A reference already pinned by digest resolves without asking any registry.
     assert resolve(f"python@{DIGEST}") == RegistryLock(f"python@{DIGEST}", DIGEST)
+    with pytest.raises(LockshipError, match="python@sha256:ab: 'sha256:ab' is not an image digest"):
+        resolve("python@sha256:ab")
 
 
 @pytest.mark.parametrize(
@@ -168,3 +170,13 @@ def test_a_deb_whose_bytes_differ_from_the_lock_is_refused(monkeypatch: pytest.M
     assert line.startswith(f"package/base.lock: {wanted}: the apt mirror serves a .deb whose sha256 is ")
     assert line.endswith(f"not the locked {wanted.sha256[:12]}; {RESOLVE}")
     assert list(cache.iterdir()) == []
+
+
+def test_a_mirror_that_cannot_be_read_is_said_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sources = tmp_path / "gone.list"
+    sources.write_text(f"deb [trusted=yes] copy://{tmp_path / 'nowhere'} ./\n")
+    monkeypatch.setenv(SOURCES_ENV, str(sources))
+    with pytest.raises(LockshipError) as caught:
+        fetch([LIBC], architecture="amd64", sources=apt_sources(), cache=tmp_path / "debs", where="base.lock")
+    (line,) = caught.value.problems
+    assert line.startswith(f"{sources}: cannot read the apt mirror it names: ")
