@@ -195,10 +195,9 @@ def debian_base(lock: DebianLock, *, cache: Path | None = None, where: str = bas
     return Base(image="scratch", rootfs=final / "rootfs.tar", digest=digest)
 
 
-def resolve_base(spec: str, lock_path: Path, *, cache: Path | None = None) -> Base:
-    """The base `package.base` names, as its committed lock pins it."""
-    lock = baselock.load(lock_path)
-    baselock.check_recipe(lock, base=spec, where=str(lock_path), recipe=recipe())
+def resolve_base(spec: str, lock: BaseLock, *, where: str, cache: Path | None = None) -> Base:
+    """The base `package.base` names, as its committed lock (read from `where`) pins it."""
+    baselock.check_recipe(lock, base=spec, where=where, recipe=recipe())
     if isinstance(lock, RegistryLock):
         return Base(image=lock.image, rootfs=None, digest=lock.digest)
-    return debian_base(lock, cache=cache, where=str(lock_path))
+    return debian_base(lock, cache=cache, where=where)

@@ -80,24 +80,26 @@ def test_bad_packages_are_one_line_each() -> None:
 
 
 def test_a_missing_lock_or_one_for_another_base_says_to_run_base_lock(tmp_path: Path) -> None:
-    with pytest.raises(LockshipError, match=r"base.lock: no base lock; run `lockship base-lock`"):
-        resolve_base("mmdebstrap:bookworm", tmp_path / "base.lock")
     path = tmp_path / "base.lock"
+    with pytest.raises(LockshipError) as caught:
+        baselock.load(path)
+    assert caught.value.problems == (
+        f"{path}: no base lock; run `lockship base-lock` to resolve the base and commit it",
+    )
     path.write_text(baselock.render(LOCK))
     with pytest.raises(LockshipError) as caught:
-        resolve_base("python:3.11-slim", path)
+        resolve_base("python:3.11-slim", baselock.load(path), where=str(path))
     assert caught.value.problems == (
         f"{path}: resolved for base 'mmdebstrap:bookworm', but package.base is 'python:3.11-slim'; {RESOLVE}",
     )
     with pytest.raises(LockshipError) as caught:
-        resolve_base("mmdebstrap:bookworm", path)
+        resolve_base("mmdebstrap:bookworm", LOCK, where=str(path))
     assert caught.value.problems == (f"{path}: resolved with another dpkg and include than this lockship's; {RESOLVE}",)
 
 
 def test_a_registry_base_is_built_from_its_digest(tmp_path: Path) -> None:
-    path = tmp_path / "base.lock"
-    path.write_text(baselock.render(RegistryLock("python:3.11-slim", DIGEST)))
-    base = resolve_base("python:3.11-slim", path, cache=tmp_path / "cache")
+    lock = RegistryLock("python:3.11-slim", DIGEST)
+    base = resolve_base("python:3.11-slim", lock, where="base.lock", cache=tmp_path / "cache")
     assert (base.image, base.rootfs, base.digest) == (f"python@{DIGEST}", None, DIGEST)
     assert not (tmp_path / "cache").exists()
 
