@@ -182,3 +182,15 @@ def test_a_mirror_that_cannot_be_read_is_said_so(monkeypatch: pytest.MonkeyPatch
         fetch([LIBC], architecture="amd64", sources=apt_sources(), cache=tmp_path / "debs", where="base.lock")
     (line,) = caught.value.problems
     assert line.startswith(f"{sources}: cannot read the apt mirror it names: ")
+
+
+@needs_mmdebstrap
+def test_a_fresh_cache_fetches_every_locked_deb_from_the_mirror(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    debs = cached_debs()
+    sources = mirror(tmp_path / "mirror", debs)
+    cache = tmp_path / "cache" / "debs"
+    fetch(sorted(debs), architecture="amd64", sources=sources, cache=cache, where="package/base.lock")
+    assert sorted(path.name for path in cache.iterdir()) == sorted(f"{deb.sha256}.deb" for deb in debs)
+    assert {deb.architecture for deb in debs} == {"amd64", "all"}
