@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lockship.packaging.base import DEFAULT_PACKAGES, cache_dir, debian_base  # noqa: E402
+from lockship.packaging import baselock  # noqa: E402
+from lockship.packaging.base import cache_dir, debian_base  # noqa: E402
 from tests.conftest import copy_project  # noqa: E402
 from tests.packaging.containers import container_env, session_env  # noqa: E402
 
@@ -56,13 +57,15 @@ def fresh_store(work: Path, name: str, env: dict[str, str]) -> dict[str, str]:
 
 
 def main() -> int:
-    debian_base("bookworm", DEFAULT_PACKAGES)  # warm the base cache (untimed)
+    lock = baselock.load(ROOT / baselock.BASE_LOCK)
+    assert isinstance(lock, baselock.DebianLock), "the bench builds the Debian base"
+    debian_base(lock)  # warm the base cache (untimed)
     with tempfile.TemporaryDirectory(prefix="lockship-bench-image-") as scratch:
         work = Path(scratch)
         env = session_env(work)
         project = copy_project(work / "project")
         run("dvc", "repro", "evaluate", cwd=project, env=env)
-        base = debian_base("bookworm", DEFAULT_PACKAGES)
+        base = debian_base(lock)
         assert base.rootfs is not None
         context = work / "base-context"
         context.mkdir()

@@ -23,6 +23,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("uninstall",): ("lockship.commands.uninstall", "remove lockship's hooks from a repository"),
     ("serve",): ("lockship.commands.serve", "serve a model directory over HTTP"),
     ("lock-hash",): ("lockship.commands.lock_hash", "print the hash of the locked pipeline"),
+    ("base-lock",): ("lockship.commands.base_lock", "resolve the image base into package/base.lock"),
     ("push",): ("lockship.commands.push", "push the packaged image to a registry and verify it"),
 }
 

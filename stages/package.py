@@ -13,6 +13,7 @@ from lockship.core.errors import entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
 from lockship.core.numerics import fingerprint, read_numerics
 from lockship.core.params import load_section
+from lockship.packaging.baselock import BASE_LOCK
 from lockship.packaging.build import ModelFiles, Settings, package
 from lockship.packaging.builders import detect
 
@@ -63,7 +64,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--timestamp", type=int, help="image time in seconds since the epoch (default: HEAD's)")
     parser.add_argument("--force", action="store_true", help="build even when the image already exists")
-    parser.add_argument("--refresh-base", action="store_true", help="rebuild the Debian base from the mirror")
+    parser.add_argument("--base-lock", default=BASE_LOCK, help=f"the base image's lock (default {BASE_LOCK})")
     return parser.parse_args(argv)
 
 
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         builder=builder,
         timestamp=args.timestamp,
         force=args.force,
-        refresh_base=args.refresh_base,
+        base_lock=Path(args.base_lock),
     )
     write_outputs({args.image: canonical_json(result.image_json()), args.build: canonical_json(result.build_json())})
     verb = "built" if result.built else "found"

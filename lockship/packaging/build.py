@@ -24,6 +24,7 @@ from lockship.core.dvc.lock import load_lock
 from lockship.core.dvc.lockhash import LockHash, lock_hash
 from lockship.core.errors import LockshipError
 from lockship.core.yamlio import read_text
+from lockship.packaging import baselock
 from lockship.packaging.base import cache_dir, resolve_base
 from lockship.packaging.builders import Builder, ImageFacts
 from lockship.packaging.containerfile import ImageSpec, containerfile, labels
@@ -159,13 +160,15 @@ def package(
     *,
     builder: Builder,
     timestamp: int | None = None,
+    base_lock: Path,
     force: bool = False,
-    refresh_base: bool = False,
     cache: Path | None = None,
 ) -> Result:
     """Build the image unless one with this tag and lock hash already exists; return what it is."""
     started = time.monotonic()
     cache = cache or cache_dir()
+    # Before the lock hash, which would only say the file is missing, not how to make it.
+    locked_base = baselock.load(base_lock)
     lock = lock_hash(root, stage="package")
     image = f"{settings.name}:{lock.tag}"
     ref = local_ref(builder, image)
@@ -177,7 +180,7 @@ def package(
 
     revision, committed = commit_facts(root)
     stamp = committed if timestamp is None else timestamp
-    base = resolve_base(settings.base, cache=cache, refresh=refresh_base)
+    base = resolve_base(settings.base, locked_base, where=str(base_lock), cache=cache)
     metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
         context = Path(scratch)

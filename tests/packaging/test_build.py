@@ -15,7 +15,11 @@ import yaml
 from lockship.core.dvc.lockhash import lock_hash
 from lockship.modelfile import load_model
 from lockship.packaging.assemble import assemble_model_dir
+from lockship.packaging.base import cache_dir
+from lockship.packaging.baselock import BASE_LOCK
+from lockship.packaging.debs import SOURCES_ENV
 from tests.conftest import run
+from tests.packaging.aptrepo import cached_debs, mirror
 from tests.packaging.containers import Built, built_image, container_env, http, needs_container_tools, running
 
 pytestmark = [needs_container_tools, pytest.mark.timeout(900)]
@@ -136,15 +140,59 @@ def test_an_existing_image_is_found_not_rebuilt(built: Built) -> None:
     assert again["built"] is False and again["image_id"] == built.build["image_id"]
 
 
+def fresh_base_cache(root: Path) -> dict[str, str]:
+    """A lockship cache with no base rootfs but this machine's .debs and wheel layers (the base is rebuilt)."""
+    user = cache_dir()
+    (root / "base").mkdir(parents=True)
+    for kind in ("site", "bytecode", "host-pycache", "base/debs"):
+        (user / kind).mkdir(parents=True, exist_ok=True)
+        (root / kind).symlink_to(user / kind)
+    return {"LOCKSHIP_CACHE_DIR": str(root)}
+
+
 def test_building_again_in_a_fresh_store_gives_the_same_image_id(built: Built, tmp_path: Path) -> None:
-    env = {**built.env, **container_env(tmp_path / "containers")}
+    # A fresh container store, and the base rootfs made again from the locked .debs.
+    env = {**built.env, **container_env(tmp_path / "containers"), **fresh_base_cache(tmp_path / "cache")}
     result = run(*PACKAGE, *package_args(built.project), cwd=built.project, env=env)
     assert result.stdout.startswith(f"package: built {built.image}")
     again = json.loads((built.project / "package/build.json").read_text())
     assert (again["image_id"], again["manifest_digest"]) == (built.build["image_id"], built.build["manifest_digest"])
+    assert again["base_digest"] == built.build["base_digest"]
+    assert [path.name for path in (tmp_path / "cache/base/sha256").iterdir()] == [built.build["base_digest"]]
     forced = run(*PACKAGE, *package_args(built.project), "--force", cwd=built.project, env=built.env)
     assert forced.stdout.startswith(f"package: built {built.image}")
     assert json.loads((built.project / "package/build.json").read_text())["image_id"] == built.build["image_id"]
+
+
+def test_editing_the_base_lock_changes_the_tag(built: Built, tmp_path: Path) -> None:
+    project = tmp_path / "edited"
+    shutil.copytree(built.project, project, symlinks=True)
+    path = project / BASE_LOCK
+    lock = json.loads(path.read_text())
+    lock["packages"][0]["version"] += "+1"
+    path.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n")
+    changed = run("python", "-m", "lockship", "lock-hash", cwd=project, env=built.env).stdout.strip()
+    assert changed != built.lock_hash and len(changed) == 64
+    path.unlink()
+    result = run(*PACKAGE, *package_args(project), cwd=project, env=built.env, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == f"{BASE_LOCK}: no base lock; run `lockship base-lock` to resolve the base and commit it\n"
+
+
+def test_a_pinned_package_the_mirror_no_longer_serves_stops_the_build_in_one_line(built: Built, tmp_path: Path) -> None:
+    debs = cached_debs()
+    gone = next(deb for deb in debs if deb.name == "libc6")
+    sources = mirror(tmp_path / "mirror", {deb: path for deb, path in debs.items() if deb != gone})
+    cache = tmp_path / "cache"
+    env = {**built.env, SOURCES_ENV: str(sources), "LOCKSHIP_CACHE_DIR": str(cache)}
+    result = run(*PACKAGE, *package_args(built.project), "--force", cwd=built.project, env=env, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"{BASE_LOCK}: libc6 {gone.version} is no longer served by the apt mirror; "
+        "run `lockship base-lock` to re-resolve the base (this changes the image tag)\n"
+    )
+    # Nothing half-made: no .deb, no rootfs and no pointer in the cache.
+    assert [path for path in cache.rglob("*") if not path.is_dir()] == []
 
 
 def test_changing_one_param_changes_the_tag(built: Built, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import yaml
 from lockship.core.dvc.lockhash import StageInputs, compute, lock_hash, source_digests, upstream_stages
 from lockship.core.errors import LockshipError
 from lockship.core.yamlio import parse_yaml
+from tests.conftest import copy_project
 
 LOCK: dict[str, Any] = {
     "prepare": {
@@ -160,3 +161,11 @@ def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
     (root / "dvc.lock").write_text("stages:\n  train: [\n")
     with pytest.raises(LockshipError, match=r"dvc\.lock:3:1: invalid YAML"):
         lock_hash(root)
+
+
+def test_the_reference_image_tag_covers_the_base_lock(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    before = lock_hash(project)
+    lock = project / "package" / "base.lock"
+    lock.write_text(lock.read_text().replace('"version": "', '"version": "1:', 1))
+    assert lock_hash(project).digest != before.digest
