@@ -126,9 +126,11 @@ def _check_out(root: Path, cache: Path, sources: Sequence[tuple[str, list[Locked
                     missing.append(f"{out.path}: not in the DVC cache ({cache}): run `dvc pull` first")
     if missing:
         raise LockshipError(*missing)
-    _dvc(root, "config", "--local", "cache.dir", str(cache))
+    # What `dvc config --local cache.dir` writes, without two more dvc runs; a worktree has no config.local.
+    local = root / ".dvc" / "config.local"
+    local.write_text(f"[cache]\n    dir = {cache}\n", encoding="utf-8")
     result = _dvc(root, "checkout", *(target for target, _ in sources))
-    _dvc(root, "config", "--local", "--unset", "cache.dir")  # the re-run caches its outputs in its own tree
+    local.unlink()  # the re-run caches its outputs in its own tree
     if result.returncode:
         raise _failed(result, "checking out data from the DVC cache")
 
