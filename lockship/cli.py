@@ -23,7 +23,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("serve",): ("lockship.commands.serve", "serve a model directory over HTTP"),
     ("lock-hash",): ("lockship.commands.lock_hash", "print the hash of the locked pipeline"),
     ("push",): ("lockship.commands.push", "push the packaged image to a registry and verify it"),
-    ("verify",): ("lockship.commands.verify", "re-run the committed pipeline in a scratch worktree, compare with dvc.lock"),
+    ("verify",): (
+        "lockship.commands.verify",
+        "re-run the committed pipeline in a scratch worktree, compare with dvc.lock",
+    ),
 }
 
 

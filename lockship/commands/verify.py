@@ -59,7 +59,9 @@ def _origin(repo: str) -> Origin:
     top, current = found.resolve(), Path(repo).resolve()
     while not (current / ".dvc").is_dir():
         if current in (top, current.parent):
-            raise LockshipError(f"{Path(repo).resolve()}: not a DVC repository (no .dvc directory)", exit_code=EXIT_USAGE)
+            raise LockshipError(
+                f"{Path(repo).resolve()}: not a DVC repository (no .dvc directory)", exit_code=EXIT_USAGE
+            )
         current = current.parent
     commit = git_ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}", cwd=top)
     if commit is None:
@@ -96,8 +98,10 @@ def _failed(result: subprocess.CompletedProcess[str], what: str) -> LockshipErro
     return LockshipError(*lines, f"lockship verify: {what} failed (--keep keeps the scratch worktree to look into)")
 
 
-def _sources(root: Path, stages: Sequence[Stage], rerun: Sequence[Stage], dvcs: Sequence[str]) -> list[tuple[str, list[LockedOut]]]:
-    """What the re-run reads but does not produce: (checkout target, its cached outputs) per `.dvc` file or frozen stage."""
+def _sources(
+    root: Path, stages: Sequence[Stage], rerun: Sequence[Stage], dvcs: Sequence[str]
+) -> list[tuple[str, list[LockedOut]]]:
+    """What the re-run reads and does not produce: (checkout target, its outputs) per `.dvc` file or frozen stage."""
     deps = [dep.path for stage in rerun for dep in stage.deps]
     sources: list[tuple[str, list[LockedOut]]] = []
     for dvc in dvcs:
@@ -147,7 +151,9 @@ def _committed_text(origin: Origin, stage: Stage, path: str, difference: Differe
     return None
 
 
-def _fingerprints(origin: Origin, root: Path, rerun: Sequence[Stage], differences: Sequence[Difference]) -> dict[str, list[str]]:
+def _fingerprints(
+    origin: Origin, root: Path, rerun: Sequence[Stage], differences: Sequence[Difference]
+) -> dict[str, list[str]]:
     """Per stage address, the fingerprint changes found in its differing JSON outputs."""
     differing = {difference.path: difference for difference in differences}
     notes: dict[str, list[str]] = {}
@@ -198,7 +204,10 @@ def verify(repo: str, *, stage: str | None = None, keep: bool = False) -> Outcom
             return Outcome(origin.commit, lines, len(comparison.differences), comparison.outputs, len(rerun))
     finally:
         if kept is not None:
-            print(f"scratch worktree kept at {kept} (remove it with `git worktree remove --force {kept}`)", file=sys.stderr)
+            print(
+                f"scratch worktree kept at {kept} (remove it with `git worktree remove --force {kept}`)",
+                file=sys.stderr,
+            )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -44,7 +44,11 @@ PIPELINE = {
             "deps": ["steps.py", "work/copy.txt"],
             "outs": ["work/model.bin", "work/metadata.json"],
         },
-        "report": {"cmd": "python steps.py report", "deps": ["steps.py", "work/model.bin"], "outs": ["work/report.txt"]},
+        "report": {
+            "cmd": "python steps.py report",
+            "deps": ["steps.py", "work/model.bin"],
+            "outs": ["work/report.txt"],
+        },
     }
 }
 CLOCK = {"cmd": "python steps.py clock", "deps": ["steps.py"], "outs": ["work/clock.txt"]}

@@ -133,11 +133,11 @@ def compare(stages: Sequence[Stage], rerun: Sequence[Stage], committed: Locks, a
 
 
 def explained(stages: Sequence[Stage], differences: Sequence[Difference], notes: Mapping[str, list[str]]) -> list[str]:
-    """One line per difference, followed by the notes (fingerprint changes) of its stage and those upstream."""
-    by_address = {stage.address: stage for stage in stages}
-    reach = {address: downstream(stages, by_address[address]) for address in notes}
+    """One line per difference, followed by the notes (fingerprint changes) of its stage and those upstream,
+    in pipeline order."""
+    reach = {stage.address: downstream(stages, stage) for stage in stages if stage.address in notes}
     lines = []
     for difference in differences:
-        found = [note for address in sorted(notes) if difference.stage in reach[address] for note in notes[address]]
+        found = [note for address in notes if difference.stage in reach[address] for note in notes[address]]
         lines.append("; ".join([str(difference), *dict.fromkeys(found)]))
     return lines
