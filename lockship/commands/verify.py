@@ -218,14 +218,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 @entrypoint
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     outcome = verify(args.repo, stage=args.stage, keep=args.keep)
-    summary = f"{outcome.outputs} outputs of {outcome.stages} stages"
+    summary = f"{_count(outcome.outputs, 'output')} of {_count(outcome.stages, 'stage')}"
+    at = f"dvc.lock at {outcome.commit[:12]}"
     if outcome.lines:
-        raise LockshipError(
-            *outcome.lines, f"{outcome.differences} of {summary} differ from dvc.lock at {outcome.commit[:12]}"
-        )
-    print(f"{summary} reproduce dvc.lock at {outcome.commit[:12]}")
+        raise LockshipError(*outcome.lines, f"{outcome.differences} of {summary} differ from {at}")
+    print(f"{summary} {'reproduces' if outcome.outputs == 1 else 'reproduce'} {at}")
     return 0

@@ -218,3 +218,32 @@ def test_the_reference_pipeline_reproduces_in_a_copy_of_this_project(tmp_path: P
     result = run("lockship", "verify", "--stage", "validate", cwd=project)
     assert result.stdout.startswith("3 outputs of 2 stages reproduce dvc.lock at ")
     assert snapshot(project) == before
+
+
+def test_several_dvc_yaml_files_and_a_frozen_stage(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A frozen stage is not re-run: its output (here the time it ran) comes from the DVC cache."""
+    summary = {
+        "cmd": "python -c \"import pathlib; pathlib.Path('summary.txt').write_text("
+        "pathlib.Path('../work/report.txt').read_text() + pathlib.Path('../work/seed.txt').read_text())\"",
+        "deps": ["../work/report.txt", "../work/seed.txt"],
+        "outs": ["summary.txt"],
+    }
+    write_files(pipeline, {"sub/dvc.yaml": yaml.safe_dump({"stages": {"summary": summary}})})
+    seed = {"cmd": "python steps.py clock && mv work/clock.txt work/seed.txt", "outs": ["work/seed.txt"]}
+    commit_pipeline(pipeline, {"stages": {"seed": seed, **PIPELINE["stages"]}})  # type: ignore[dict-item]
+    run("dvc", "repro", "--quiet", "sub/dvc.yaml:summary", cwd=pipeline)
+    run("dvc", "freeze", "--quiet", "seed", cwd=pipeline)
+    run("git", "add", "-A", cwd=pipeline)
+    run("git", "commit", "-qm", "a frozen seed and a second dvc.yaml", cwd=pipeline)
+    assert main(["--repo", str(pipeline)]) == 0
+    assert capsys.readouterr().out.startswith("5 outputs of 4 stages reproduce dvc.lock")
+
+
+def test_a_dvc_project_in_a_subfolder_of_the_repository(git_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = git_repo / "ml"
+    project.mkdir()
+    run("dvc", "init", "--subdir", "-q", cwd=project)
+    stage = {"cmd": "python -c \"open('out.txt', 'w').write('same')\"", "outs": ["out.txt"]}
+    commit_pipeline(project, {"stages": {"write": stage}})
+    assert main(["--repo", str(project), "--stage", "write"]) == 0
+    assert capsys.readouterr().out.startswith("1 output of 1 stage reproduces dvc.lock")
