@@ -22,7 +22,7 @@ from lockship.core.dvc.fingerprint import environment_changes, environment_of
 from lockship.core.dvc.hashes import IgnoreRules
 from lockship.core.dvc.lock import LockedOut, load_lock, locked_outs
 from lockship.core.dvc.remote import Output, needed_objects, object_path
-from lockship.core.dvc.reproduce import Difference, compare, explained, feeds, find_stage, overlaps, rerun_stages
+from lockship.core.dvc.reproduce import Difference, Locks, compare, explained, feeds, find_stage, overlaps, rerun_stages
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.git.repo import git, git_ok, run_git, toplevel
 from lockship.core.git.worktree import scratch_worktree
@@ -85,6 +85,10 @@ def _cache_dir(root: Path) -> Path:
     return (root / ".dvc" / parser.get("cache", "dir", fallback="cache")).resolve()
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(("dvc", *args), cwd=root, capture_output=True, text=True, check=False)
@@ -99,7 +103,7 @@ def _failed(result: subprocess.CompletedProcess[str], what: str) -> LockshipErro
 
 
 def _sources(
-    root: Path, stages: Sequence[Stage], rerun: Sequence[Stage], dvcs: Sequence[str]
+    root: Path, stages: Sequence[Stage], rerun: Sequence[Stage], locks: Locks, dvcs: Sequence[str]
 ) -> list[tuple[str, list[LockedOut]]]:
     """What the re-run reads and does not produce: (checkout target, its outputs) per `.dvc` file or frozen stage."""
     deps = [dep.path for stage in rerun for dep in stage.deps]
@@ -108,13 +112,15 @@ def _sources(
         outs = locked_outs(read_yaml(str(root), dvc))
         if any(overlaps(out.path, dep) for out in outs for dep in deps):
             sources.append((dvc, outs))
-    locks: dict[str, list[LockedOut]] = {}
     for stage in stages:
         if stage.frozen and any(feeds(stage, consumer) for consumer in rerun):
-            lockfile = stage.dvcfile.removesuffix("dvc.yaml") + "dvc.lock"
-            if lockfile not in locks:
-                locks[lockfile] = locked_outs(read_yaml(str(root), lockfile)) if (root / lockfile).is_file() else []
-            outs = [out for out in locks[lockfile] if any(out.path == own.path for own in stage.outs)]
+            entry = locks.get(stage.dvcfile, {}).get(stage.name)
+            recorded = [(out, entry.outs.get(out.def_path, {}) if entry else {}) for out in stage.outs]
+            outs = [
+                LockedOut(out.path, str(found["md5"]), found.get("hash") != "md5", out.cache, push=True)
+                for out, found in recorded
+                if found.get("md5")
+            ]
             sources.append((stage.address, outs))
     return sources
 
@@ -186,8 +192,9 @@ def verify(repo: str, *, stage: str | None = None, keep: bool = False) -> Outcom
                 names = ", ".join(s.address for s in project.stages) or "none"
                 raise LockshipError(f"--stage {stage}: no such stage (stages: {names})", exit_code=EXIT_USAGE)
             rerun = rerun_stages(project.stages, target)
-            print(f"lockship verify: re-running {len(rerun)} stages of {origin.commit[:12]} in {tree}", file=sys.stderr)
-            sources = _sources(root, project.stages, rerun, dvc_files(str(root), ignored)[1])
+            running = f"re-running {_count(len(rerun), 'stage')} of {origin.commit[:12]} in {tree}"
+            print(f"lockship verify: {running}", file=sys.stderr)
+            sources = _sources(root, project.stages, rerun, project.locks, dvc_files(str(root), ignored)[1])
             if sources:
                 _check_out(root, origin.cache, sources)
             result = _dvc(root, "repro", "--force", *([target.address] if target else ["--all-pipelines"]))
@@ -216,10 +223,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the scratch worktree and print where it is")
     parser.add_argument("--repo", default=".", help="the DVC project to verify (default: the current directory)")
     return parser.parse_args(argv)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 @entrypoint
