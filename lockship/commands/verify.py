@@ -29,6 +29,7 @@ from lockship.core.git.worktree import scratch_worktree
 from lockship.hooks.check_lock import dvc_files, load_project
 
 UNKNOWN_ENVIRONMENT = "(committed environment unknown: not in the DVC cache)"
+UNCOMMITTED_ENVIRONMENT = "(committed environment unknown: not in git)"  # an uncached output left out of git
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,13 @@ def _check_out(root: Path, cache: Path, sources: Sequence[tuple[str, list[Locked
         raise _failed(result, "checking out data from the DVC cache")
 
 
+def _cached(stage: Stage, path: str) -> bool:
+    return all(out.cache for out in stage.outs if out.path == path)
+
+
 def _committed_text(origin: Origin, stage: Stage, path: str, difference: Difference) -> str | bytes | None:
     """An output's committed content: from git for an uncached output, else from the DVC cache by md5."""
-    if any(out.path == path and not out.cache for out in stage.outs):
+    if not _cached(stage, path):
         shown = run_git("show", f"{origin.commit}:{'/'.join(filter(None, (origin.inside, path)))}", cwd=origin.top)
         return shown.stdout if shown.returncode == 0 else None
     md5 = difference.committed or ""
@@ -172,7 +177,10 @@ def _fingerprints(
             if now is None:
                 continue
             before = _committed_text(origin, stage, out.path, difference)
-            found = [UNKNOWN_ENVIRONMENT] if before is None else environment_changes(environment_of(before) or {}, now)
+            if before is not None:
+                found = environment_changes(environment_of(before) or {}, now)
+            else:
+                found = [UNKNOWN_ENVIRONMENT if _cached(stage, out.path) else UNCOMMITTED_ENVIRONMENT]
             notes.setdefault(stage.address, []).extend(found)
     return notes
 

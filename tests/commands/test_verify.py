@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from lockship.cli import main as cli
-from lockship.commands.verify import UNKNOWN_ENVIRONMENT, main, verify
+from lockship.commands.verify import UNCOMMITTED_ENVIRONMENT, UNKNOWN_ENVIRONMENT, main, verify
 from tests.conftest import copy_project, run, write_files
 
 # Three stages: data -> copy -> train (a model and its metadata with an environment fingerprint) -> report.
@@ -150,6 +150,25 @@ def test_a_committed_fingerprint_missing_from_the_cache_is_said(
     lines = verify(str(pipeline)).lines
     assert lines[0].startswith("work/model.bin: md5 ")
     assert lines[0].endswith(f"; {UNKNOWN_ENVIRONMENT}")
+
+
+def test_the_committed_fingerprint_of_an_uncached_output_comes_from_git(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    train = {**PIPELINE["stages"]["train"], "outs": ["work/model.bin", {"work/metadata.json": {"cache": False}}]}
+    commit_pipeline(pipeline, {"stages": {**PIPELINE["stages"], "train": train}})
+    monkeypatch.setenv("FAKE_BLAS_KERNEL", "Zen")
+    # DVC leaves a once-cached output git-ignored: this commit has no metadata.json.
+    assert verify(str(pipeline), stage="train").lines[-1].endswith(f"; {UNCOMMITTED_ENVIRONMENT}")
+    ignored = pipeline / "work/.gitignore"
+    ignored.write_text(ignored.read_text().replace("/metadata.json\n", ""))
+    run("git", "add", "-A", cwd=pipeline)
+    run("git", "commit", "-qm", "metadata.json in git", cwd=pipeline)
+    assert "work/metadata.json" in run("git", "ls-files", cwd=pipeline).stdout
+    lines = verify(str(pipeline), stage="train").lines
+    assert [line.split(": md5 ")[0] for line in lines] == ["work/model.bin", "work/metadata.json"]
+    for line in lines:
+        assert line.endswith("; BLAS kernel SkylakeX -> Zen"), line
 
 
 def test_missing_dvc_data_asks_for_a_pull(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
