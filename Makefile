@@ -1,6 +1,6 @@
 # Quick start on a fresh Debian/Ubuntu machine with Python 3.11:
 #   make run    set up .venv from the hash-pinned lock and run the reference pipeline end to end
-#   make test   set up .venv, then lint, type-check and run the whole test suite
+#   make test   set up .venv, then lint, type-check, run the whole test suite and `lockship verify`
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -17,8 +17,10 @@ run: setup
 	@# date although this machine has no image yet: run it once more; it builds or finds the image.
 	dvc repro --single-item --force package
 
+# Then prove that the committed pipeline reproduces its dvc.lock, re-run from scratch beside this checkout.
 test: setup lint
 	pytest
+	lockship verify
 
 lint: setup
 	ruff check .

@@ -25,6 +25,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("lock-hash",): ("lockship.commands.lock_hash", "print the hash of the locked pipeline"),
     ("base-lock",): ("lockship.commands.base_lock", "resolve the image base into package/base.lock"),
     ("push",): ("lockship.commands.push", "push the packaged image to a registry and verify it"),
+    ("verify",): (
+        "lockship.commands.verify",
+        "re-run the committed pipeline in a scratch worktree, compare with dvc.lock",
+    ),
 }
 
 
