@@ -148,14 +148,15 @@ def fingerprint(settings: Numerics) -> dict[str, Any]:
         )
     problems = []
     pools = threadpoolctl.threadpool_info()
-    blas = sorted(
-        ({"library": pool["prefix"], "version": pool["version"], "kernel": pool.get("architecture"),
-          "threads": pool["num_threads"]} for pool in pools if pool["user_api"] == "blas"),
-        key=lambda pool: str(pool["library"]),
-    )  # fmt: skip
+    blas = [pool for pool in pools if pool["user_api"] == "blas"]
     for pool in blas:
-        if str(pool["kernel"]).lower() != settings.blas_kernel.lower() or pool["threads"] != settings.threads:
-            problems.append(f"{pool['library']} runs kernel {pool['kernel']} on {pool['threads']} thread(s)")
+        if (
+            str(pool.get("architecture")).lower() != settings.blas_kernel.lower()
+            or pool["num_threads"] != settings.threads
+        ):
+            problems.append(
+                f"{pool['prefix']} runs kernel {pool.get('architecture')} on {pool['num_threads']} thread(s)"
+            )
     openmp = sorted({pool["num_threads"] for pool in pools if pool["user_api"] == "openmp"})
     if any(threads != settings.threads for threads in openmp):
         problems.append(f"OpenMP runs {openmp} thread(s)")
@@ -173,7 +174,12 @@ def fingerprint(settings: Numerics) -> dict[str, Any]:
     return {
         "python": ".".join(platform.python_version_tuple()[:2]),
         "libraries": {name: _version(name) for name in LIBRARIES},
-        "blas": blas,
+        # Once checked, every BLAS library runs the pinned kernel and threads: one value for all.
+        "blas": {
+            "kernel": settings.blas_kernel,
+            "threads": settings.threads,
+            "libraries": {str(pool["prefix"]): str(pool["version"]) for pool in blas},
+        },
         "openmp_threads": openmp,
         "numpy_simd": {"ceiling": settings.simd_ceiling, "dispatched": dispatched},
         "cpu_features": list(settings.cpu_flags()),

@@ -71,7 +71,8 @@ def test_metadata_records_what_the_model_was_made_from(
     environment = info["environment"]
     assert set(environment["libraries"]) == {"numpy", "pandas", "scikit-learn", "scipy", "skops"}
     assert environment["python"] == "3.11"
-    assert {(pool["kernel"], pool["threads"]) for pool in environment["blas"]} == {("Haswell", 1)}
+    assert (environment["blas"]["kernel"], environment["blas"]["threads"]) == ("Haswell", 1)
+    assert environment["blas"]["libraries"]
     assert environment["numpy_simd"] == {"ceiling": "X86_V3", "dispatched": ["X86_V3"]}
     assert info["data"]["train"]["path"] == "data/train.csv"
     assert str(tmp_path) not in (tmp_path / "model/metadata.json").read_text()
