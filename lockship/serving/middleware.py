@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -22,6 +23,7 @@ from lockship.serving.telemetry import Telemetry
 UNMATCHED = "unmatched"
 CLIENT_CLOSED = 499
 CLOSE = {"connection": "close"}
+SWEEP_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,28 @@ class Observe:
         self.telemetry = telemetry
         self.limits = limits
         self.inflight = 0  # body bytes held by requests of this worker that are still running
+        # Requests whose body is still arriving, by deadline. One sweep a fraction of a second checks
+        # them all: a timer per request (asyncio.timeout) costs tens of microseconds under uvloop.
+        self._reading: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._sweeping = False
+
+    def _watch(self, task: asyncio.Task[Any], deadline: float) -> None:
+        self._reading[task] = deadline
+        if not self._sweeping:
+            self._sweeping = True
+            asyncio.get_running_loop().call_later(SWEEP_SECONDS, self._sweep)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for task, deadline in list(self._reading.items()):
+            if deadline <= now:
+                del self._reading[task]
+                self._expired.add(task)
+                task.cancel()
+        self._sweeping = bool(self._reading)
+        if self._sweeping:
+            asyncio.get_running_loop().call_later(SWEEP_SECONDS, self._sweep)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,7 +96,7 @@ class Observe:
         # A declared length over the limit is refused at the first read, before any byte is buffered;
         # raising inside the route (not before routing) keeps the answer counted under its endpoint.
         declared = _declared_length(scope)
-        deadline = asyncio.get_running_loop().time() + limits.body_seconds
+        deadline = time.monotonic() + limits.body_seconds
         received = 0
         complete = disconnected = False
 
@@ -82,22 +106,30 @@ class Observe:
                 return await receive()
             if declared > limits.max_body_bytes:
                 raise BodyTooLarge(limits.max_body_bytes)
+            task = asyncio.current_task()
+            assert task is not None
+            self._watch(task, deadline)
             try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
+                message = await receive()
+            except asyncio.CancelledError:
+                if task not in self._expired:
+                    raise
+                self._expired.discard(task)
+                task.uncancel()
                 raise BodyTooSlow(limits.body_seconds) from None
             if message["type"] == "http.request":
                 size = len(message.get("body", b""))
                 received += size
                 self.inflight += size
                 complete = not message.get("more_body", False)
-                if received > limits.max_body_bytes:
-                    raise BodyTooLarge(limits.max_body_bytes)
-                if self.inflight > limits.max_inflight_bytes:
-                    raise Busy(limits.max_inflight_bytes)
             elif message["type"] == "http.disconnect":
                 disconnected = True
+            if complete or disconnected:
+                self._reading.pop(task, None)
+            if received > limits.max_body_bytes:
+                raise BodyTooLarge(limits.max_body_bytes)
+            if self.inflight > limits.max_inflight_bytes:
+                raise Busy(limits.max_inflight_bytes)
             return message
 
         try:
@@ -105,6 +137,10 @@ class Observe:
         except ClientDisconnect:
             pass  # nobody is left to answer
         finally:
+            task = None if complete else asyncio.current_task()
+            if task is not None:
+                self._reading.pop(task, None)
+                self._expired.discard(task)
             self.inflight -= received
             if status == 0:
                 status = CLIENT_CLOSED if disconnected else 500
