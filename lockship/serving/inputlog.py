@@ -1,23 +1,13 @@
-"""The bounded, rotating log of every predicted input, kept for drift checks.
+"""The bounded, rotating log of every predicted input, kept for drift checks (see docs/serving.md).
 
-Requests only append a reference to their batch to an in-memory queue; a background thread writes
-the batches every `flush_seconds` (or sooner when much is waiting), so a request never waits for a
-disk. The queue holds at most `queue_bytes`: past that, batches are dropped and counted
-(`lockship_input_log_dropped_rows_total`), so a writer that cannot keep up costs inputs, not memory.
-
-Several worker processes share one file: each write takes an exclusive `flock` on `inputs.lock`,
-rotates `inputs.log` to `inputs.log.1` (and so on, keeping `backups` old files) when the next write
-would pass `max_bytes`, and appends its entries (O_APPEND). The log holds at most about
-`max_bytes * (backups + 1)` bytes; a single flush bigger than the cap keeps the newest whole entries
-that fit. The lock is only ever tried, never waited for: while a reader holds its shared lock, the
-entries wait in the queue for the next flush; at shutdown they wait at most `close_seconds`. A
-write that fails (a full disk) cuts the file back to its last whole entry and drops the rest.
-
-Numeric batches that arrive within one flush share entries of up to ENTRY_ROWS rows, stamped with
-the arrival of the first; their payload is the requests' matrix memory (copied once to join them),
-so a flush formats no floats and holds the GIL for microseconds per thousand rows. The format and
-the reader are in `lockship.serving.logformat`. Read the log oldest file first, holding a shared
-`flock` on `inputs.lock` if servers are still writing it:
+Requests only queue a reference to their batch (at most `queue_bytes` wait; more are dropped and
+counted); a background thread writes them every `flush_seconds`, so a request never waits for a disk.
+Several processes share one file: a write takes an exclusive `flock` on `inputs.lock`, only ever
+tried (a reader holding the shared lock delays entries, never the writer; at shutdown they wait at
+most `close_seconds`), rotates `inputs.log` to `inputs.log.1`... when the next write would pass
+`max_bytes`, and appends whole entries; a failed write is cut back to the last whole entry. Numeric
+batches of one flush share entries of up to ENTRY_ROWS rows whose payload is the requests' own
+matrix memory, so a flush formats no floats. The format and its reader: `lockship.serving.logformat`.
 
     for path in log_files(Path("input-log")):
         for batch in read_input_log(path):
@@ -29,7 +19,6 @@ from __future__ import annotations
 import fcntl
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +29,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from lockship.serving.logformat import FLOAT64, JSON, LOCK_NAME, LOG_NAME, header_line
+from lockship.serving.logformat import FLOAT64, JSON, LOCK_NAME, LOG_NAME, Entry, append_whole, header_line, rotate
 from lockship.serving.logformat import LoggedBatch as LoggedBatch
 from lockship.serving.logformat import Skipped as Skipped
 from lockship.serving.logformat import log_files as log_files
@@ -55,17 +44,6 @@ ENTRY_ROWS = 10_000
 # What a value of a `json` batch is taken to cost in the queue (a Python object and its list slot).
 JSON_VALUE_BYTES = 64
 LOCK_RETRY_SECONDS = 0.01
-
-
-@dataclass(frozen=True)
-class Entry:
-    header: bytes
-    payload: bytes | memoryview
-    rows: int
-
-    @property
-    def size(self) -> int:
-        return len(self.header) + len(self.payload)
 
 
 @dataclass(frozen=True)
@@ -231,16 +209,7 @@ class InputLog:
         return Entry(header_line(stamp, self.features, len(matrix), FLOAT64, len(payload)), payload, len(matrix))
 
     def _write(self, entries: list[Entry]) -> None:
-        """Append whole entries (the caller holds the lock); a failed write leaves the file at its last whole entry."""
-        try:
-            size = self.path.stat().st_size if self.path.exists() else 0
-            if size and size + sum(entry.size for entry in entries) > self.config.max_bytes:
-                self._rotate()
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as error:
-            log.error("input log: cannot write to %s: %s", self.config.directory, error.strerror)
-            self._drop("write_failed", sum(entry.rows for entry in entries))
-            return
+        """Append whole entries (the caller holds the lock), rotating first when they would pass the cap."""
         # A single flush bigger than the cap keeps the newest whole entries that fit, as rotation does.
         ends = itertools.accumulate(entry.size for entry in reversed(entries))
         fitting = sum(1 for end in ends if end <= self.config.max_bytes)
@@ -251,32 +220,12 @@ class InputLog:
                 len(entries),
             )
         kept = entries[len(entries) - fitting :]
+        written = 0
         try:
-            whole = os.lseek(descriptor, 0, os.SEEK_END)
-            for index, entry in enumerate(kept):
-                try:
-                    for buffer in (entry.header, entry.payload):
-                        view = memoryview(buffer)
-                        while view:  # a regular file takes it all at once, bar a full disk or a signal
-                            view = view[os.write(descriptor, view) :]
-                except OSError as error:
-                    log.error("input log: cannot write to %s: %s", self.config.directory, error.strerror)
-                    self._drop("write_failed", sum(entry.rows for entry in kept[index:]))
-                    os.ftruncate(descriptor, whole)  # no torn entry for later ones to follow
-                    return
-                whole += entry.size
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if size and size + sum(entry.size for entry in entries) > self.config.max_bytes:
+                rotate(self.config.directory, self.config.backups)
+            written = append_whole(self.path, kept)
         except OSError as error:
-            log.error("input log: cannot cut %s back to its last whole entry: %s", self.path, error.strerror)
-        finally:
-            os.close(descriptor)
-
-    def _rotate(self) -> None:
-        directory = self.config.directory
-        if self.config.backups == 0:
-            self.path.unlink(missing_ok=True)
-            return
-        for number in range(self.config.backups - 1, 0, -1):
-            older = directory / f"{LOG_NAME}.{number}"
-            if older.exists():
-                os.replace(older, directory / f"{LOG_NAME}.{number + 1}")
-        os.replace(self.path, directory / f"{LOG_NAME}.1")
+            log.error("input log: cannot write to %s: %s", self.config.directory, error.strerror)
+        self._drop("write_failed", sum(entry.rows for entry in kept[written:]))

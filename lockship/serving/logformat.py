@@ -1,4 +1,4 @@
-"""The input log's file format, and its reader.
+"""The input log's files: their format, appending whole entries, rotation, and the reader.
 
 A log file is a sequence of entries. Each starts with MAGIC (`\\x1eLOCKSHIP-LOG `, the record
 separator of RFC 7464 and a name), then a header line of compact JSON ended by a newline,
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -57,6 +57,17 @@ class Skipped:
     bytes: int = 0
 
 
+@dataclass(frozen=True)
+class Entry:
+    header: bytes  # the marker and header line
+    payload: bytes | memoryview
+    rows: int
+
+    @property
+    def size(self) -> int:
+        return len(self.header) + len(self.payload)
+
+
 class _Damage(Exception):
     pass
 
@@ -65,6 +76,44 @@ def header_line(stamp: float, features: list[str], rows: int, encoding: str, siz
     """An entry's marker and header line; its payload of `size` bytes follows."""
     header = {"time": stamp, "features": features, "rows": rows, "encoding": encoding, "bytes": size}
     return MAGIC + orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def append_whole(path: Path, entries: Sequence[Entry]) -> int:
+    """Append entries to `path` (the caller holds the lock) and return how many were written whole.
+
+    A failed write (a full disk) cuts the file back to the end of the last whole entry, so no torn
+    entry is left for later ones to follow; an OSError means that even the cut failed.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        whole = os.lseek(descriptor, 0, os.SEEK_END)
+        for written, entry in enumerate(entries):
+            try:
+                for buffer in (entry.header, entry.payload):
+                    view = memoryview(buffer)
+                    while view:  # a regular file takes it all at once, bar a full disk or a signal
+                        view = view[os.write(descriptor, view) :]
+            except OSError as error:
+                log.error("input log: cannot write to %s: %s", path, error.strerror)
+                os.ftruncate(descriptor, whole)
+                return written
+            whole += entry.size
+    finally:
+        os.close(descriptor)
+    return len(entries)
+
+
+def rotate(directory: Path, backups: int) -> None:
+    """`inputs.log` becomes `inputs.log.1`, and so on; the oldest beyond `backups` goes."""
+    current = directory / LOG_NAME
+    if backups == 0:
+        current.unlink(missing_ok=True)
+        return
+    for number in range(backups - 1, 0, -1):
+        older = directory / f"{LOG_NAME}.{number}"
+        if older.exists():
+            os.replace(older, directory / f"{LOG_NAME}.{number + 1}")
+    os.replace(current, directory / f"{LOG_NAME}.1")
 
 
 def log_files(directory: Path) -> list[Path]:
