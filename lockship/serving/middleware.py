@@ -23,6 +23,7 @@ from lockship.serving.telemetry import Telemetry
 UNMATCHED = "unmatched"
 CLIENT_CLOSED = 499
 CLOSE = {"connection": "close"}
+RETRY = {**CLOSE, "retry-after": "1"}
 SWEEP_SECONDS = 0.25
 
 
@@ -45,7 +46,7 @@ class BodyTooSlow(HTTPException):
 
 class Busy(HTTPException):
     def __init__(self, limit: int) -> None:
-        super().__init__(503, f"busy: request bodies being received pass {limit} bytes; retry shortly", CLOSE)
+        super().__init__(503, f"busy: request bodies being received pass {limit} bytes; retry shortly", RETRY)
 
 
 class Observe:

@@ -172,6 +172,7 @@ def test_stalled_bodies_are_bounded_in_bytes_and_time(limited: Server) -> None:
     statuses = sorted(int(head.split(b" ", 2)[1]) for head in heads)
     assert statuses == [408] * 3 + [503] * 9, heads
     assert all(b"connection: close" in head for head in heads)
+    assert all(b"retry-after: 1" in head for head in heads if head.startswith(b"http/1.1 503"))
     assert waited < 2 + 5  # the body timeout, plus slack for a loaded machine
     with httpx.Client(base_url=limited.url, timeout=10) as client:
         assert client.get("/v2/health/ready").status_code == 200
