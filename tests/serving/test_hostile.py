@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -147,11 +148,12 @@ def _send(connection: socket.socket, data: bytes) -> None:
 
 
 @pytest.fixture
-def limited(trained: Trained, tmp_path: Path) -> Server:
+def limited(trained: Trained, tmp_path: Path) -> Iterator[Server]:
     server = start_server(trained.model_dir, tmp_path / "log", "--workers", "1", "--body-timeout", "2",
                           "--max-inflight-bytes", str(MIB * 7 // 2))  # fmt: skip
     assert server.process.poll() is None, server.output()
-    return server
+    yield server
+    server.stop()
 
 
 def test_stalled_bodies_are_bounded_in_bytes_and_time(limited: Server) -> None:

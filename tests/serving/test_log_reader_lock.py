@@ -44,23 +44,26 @@ def test_a_reader_holding_the_lock_bounds_memory_and_shutdown(trained: Trained, 
         server = start_server(trained.model_dir, log_dir, "--workers", "1",
                               "--input-log-queue-bytes", str(QUEUE_BYTES))  # fmt: skip
         assert server.process.poll() is None, server.output()
-        with httpx.Client(base_url=server.url, timeout=30, headers={"content-type": "application/json"}) as client:
-            for _ in range(10):  # the queue fills, and the allocator settles
-                assert client.post("/predict", content=body).status_code == 200
-            settled = _rss_mib(server.process.pid)
-            deadline = time.monotonic() + 4
-            sent = 10
-            while time.monotonic() < deadline:
-                assert client.post("/predict", content=body).status_code == 200
-                sent += 1
-            grown = _rss_mib(server.process.pid) - settled
-            dropped = _dropped(client)
-        assert sent > 20  # each batch is 1.2 MB of matrix: unbounded, the queue would hold sent * 1.2 MB
-        assert grown < 32, f"RSS grew {grown:.0f} MiB over {sent} batches"
-        assert dropped["queue_full"] >= (sent - 10) * ROWS * 0.9
-        started = time.monotonic()
-        assert server.stop() == 0
-        assert time.monotonic() - started < 10  # the close gives up on the lock after 2 s
+        try:
+            with httpx.Client(base_url=server.url, timeout=30, headers={"content-type": "application/json"}) as client:
+                for _ in range(10):  # the queue fills, and the allocator settles
+                    assert client.post("/predict", content=body).status_code == 200
+                settled = _rss_mib(server.process.pid)
+                deadline = time.monotonic() + 4
+                sent = 10
+                while time.monotonic() < deadline:
+                    assert client.post("/predict", content=body).status_code == 200
+                    sent += 1
+                grown = _rss_mib(server.process.pid) - settled
+                dropped = _dropped(client)
+            assert sent > 20  # each batch is 1.2 MB of matrix: unbounded, the queue would hold sent * 1.2 MB
+            assert grown < 32, f"RSS grew {grown:.0f} MiB over {sent} batches"
+            assert dropped["queue_full"] >= (sent - 10) * ROWS * 0.9
+            started = time.monotonic()
+            assert server.stop() == 0
+            assert time.monotonic() - started < 10  # the close gives up on the lock after 2 s
+        finally:
+            server.stop()  # a no-op once stopped above
     output = server.output()
     assert "stayed locked; dropped the inputs still waiting" in output
     assert "Traceback" not in output
