@@ -21,17 +21,16 @@ if TYPE_CHECKING:
     from lockship.serving.config import ServeConfig
 
 DEFAULT_PORT = 8000
-CONTAINER_MARKERS = ("/run/.containerenv", "/.dockerenv")
-
-
-def in_container(environ: Mapping[str, str], markers: Sequence[str] = CONTAINER_MARKERS) -> bool:
-    """Podman and docker leave a marker file; systemd-nspawn, podman and others set `container`."""
-    return bool(environ.get("container")) or any(os.path.exists(marker) for marker in markers)
+ENV_HOST = "LOCKSHIP_HOST"
+# Where the workers' shared metrics live: on the input-log volume, the one place a read-only container
+# is known to be able to write (a `--read-only` root may have no writable /tmp).
+SCRATCH_PREFIX = ".serve-"
 
 
 def default_host(environ: Mapping[str, str]) -> str:
-    """All interfaces inside a container (its network is already isolated), loopback on a host."""
-    return "0.0.0.0" if in_container(environ) else "127.0.0.1"
+    """$LOCKSHIP_HOST, else loopback. Not guessed from container markers: a developer's container
+    (`/.dockerenv`) often shares the host's network, and the image's command says `--host 0.0.0.0` itself."""
+    return environ.get(ENV_HOST) or "127.0.0.1"
 
 
 def default_port(environ: Mapping[str, str]) -> int:
@@ -58,7 +57,7 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
     defaults = config_from_env({"LOCKSHIP_MODEL_DIR": ".", **environ})
     parser = argparse.ArgumentParser(prog="lockship serve", description=__doc__)
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="a model directory written by the package stage")
-    parser.add_argument("--host", help="interface to bind (default: 0.0.0.0 in a container, else 127.0.0.1)")
+    parser.add_argument("--host", help=f"interface to bind (default: ${ENV_HOST}, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"port (default: $PORT, else {DEFAULT_PORT})")
     parser.add_argument("--workers", type=int, help="worker processes (default: one per available core)")
     log = defaults.input_log
@@ -66,11 +65,18 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
     add("--model-name", default=defaults.model_name, help="the v2 model name; $LOCKSHIP_MODEL_NAME (%(default)s)")
     add("--max-body-bytes", type=int, default=defaults.max_body_bytes,
         help="larger bodies get 413; $LOCKSHIP_MAX_BODY_BYTES (%(default)s)")  # fmt: skip
+    add("--body-timeout", type=float, default=defaults.body_seconds,
+        help="seconds a request's body may take to arrive, else 408; $LOCKSHIP_BODY_TIMEOUT (%(default)s)")  # fmt: skip
+    add("--max-inflight-bytes", type=int, default=defaults.max_inflight_bytes,
+        help="body bytes one worker holds at once, else 503; $LOCKSHIP_MAX_INFLIGHT_BYTES (%(default)s)")  # fmt: skip
     add("--input-log", default=str(log.directory), help="input log directory; $LOCKSHIP_INPUT_LOG (%(default)s)")
     add("--input-log-max-bytes", type=int, default=log.max_bytes,
         help="size of one input log file; $LOCKSHIP_INPUT_LOG_MAX_BYTES (%(default)s)")  # fmt: skip
     add("--input-log-backups", type=int, default=log.backups,
         help="rotated input log files kept; $LOCKSHIP_INPUT_LOG_BACKUPS (%(default)s)")  # fmt: skip
+    add("--input-log-queue-bytes", type=int, default=log.queue_bytes,
+        help="inputs waiting for the log, beyond which they are dropped and counted; "
+             "$LOCKSHIP_INPUT_LOG_QUEUE_BYTES (%(default)s)")  # fmt: skip
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser.parse_args(argv)
 
@@ -93,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port": 1 <= port <= 65535,
         "--workers": workers >= 1,
         "--max-body-bytes": args.max_body_bytes >= 1,
+        "--body-timeout": 0 < args.body_timeout < float("inf"),
+        "--max-inflight-bytes": args.max_inflight_bytes >= 1,
+        "--input-log-queue-bytes": args.input_log_queue_bytes >= 1,
         "--input-log-max-bytes": args.input_log_max_bytes >= 1024,
         "--input-log-backups": args.input_log_backups >= 0,
     }
@@ -107,7 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_dir=Path(args.model_dir),
         model_name=args.model_name,
         max_body_bytes=args.max_body_bytes,
-        input_log=InputLogConfig(Path(args.input_log), args.input_log_max_bytes, args.input_log_backups),
+        body_seconds=args.body_timeout,
+        max_inflight_bytes=args.max_inflight_bytes,
+        input_log=InputLogConfig(
+            Path(args.input_log),
+            args.input_log_max_bytes,
+            args.input_log_backups,
+            queue_bytes=args.input_log_queue_bytes,
+        ),
     )
     try:
         read_model_dir(config.model_dir)  # the hash check, before any worker is started
@@ -115,6 +131,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise LockshipError(*error.problems, "lockship serve: refusing to start") from error
     host = args.host or default_host(os.environ)
     return serve(config, host=host, port=port, workers=workers, log_level=args.log_level)
+
+
+def scratch_dir(input_log: Path) -> Path:
+    """A fresh directory for one run's multiprocess metrics, beside the input log (never in $TMPDIR)."""
+    try:
+        input_log.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=input_log))
+    except OSError as error:
+        raise LockshipError(
+            f"{input_log}: cannot write the input log: {error.strerror}; point --input-log "
+            "($LOCKSHIP_INPUT_LOG) at a writable volume",
+            "lockship serve: refusing to start",
+        ) from error
 
 
 def serve(config: ServeConfig, *, host: str, port: int, workers: int, log_level: str) -> int:
@@ -147,7 +176,7 @@ def serve(config: ServeConfig, *, host: str, port: int, workers: int, log_level:
     # must see its multiprocess directory before it is first imported in them.
     from lockship.serving.config import ENV_STARTUP_FAILURE
 
-    scratch = Path(tempfile.mkdtemp(prefix="lockship-serve-"))
+    scratch = scratch_dir(config.input_log.directory)
     (scratch / "metrics").mkdir()
     failure = scratch / "startup-failure"
     os.environ.update(config.to_env())

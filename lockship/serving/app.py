@@ -20,11 +20,11 @@ from starlette.exceptions import HTTPException
 from lockship import __version__
 from lockship.core.errors import LockshipError
 from lockship.serving.config import ENV_STARTUP_FAILURE, ServeConfig, config_from_env
+from lockship.serving.middleware import BodyLimits, Observe
 from lockship.serving.openapi import add_request_bodies
-from lockship.serving.problems import RequestError
+from lockship.serving.problems import RequestError, printable
 from lockship.serving.routes import health, metadata, predict, v2
 from lockship.serving.service import Service, load_service
-from lockship.serving.telemetry import Observe
 
 log = logging.getLogger("lockship.serve")
 
@@ -79,7 +79,9 @@ def app_for(service: Service) -> FastAPI:
     app.add_exception_handler(RequestError, _request_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(Observe, telemetry=service.telemetry, max_body_bytes=service.config.max_body_bytes)
+    config = service.config
+    limits = BodyLimits(config.max_body_bytes, config.body_seconds, config.max_inflight_bytes)
+    app.add_middleware(Observe, telemetry=service.telemetry, limits=limits)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -93,16 +95,21 @@ def app_for(service: Service) -> FastAPI:
 
 async def _request_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestError)
-    detail = [{"msg": p.message, "record": p.record, "field": p.field} for p in error.problems]
-    return JSONResponse({"error": str(error), "detail": detail}, status_code=error.status)
+    # Field and tensor names come from the request: one that is not valid Unicode is shown escaped.
+    detail = [
+        {"msg": printable(p.message), "record": p.record, "field": None if p.field is None else printable(p.field)}
+        for p in error.problems
+    ]
+    return JSONResponse({"error": printable(str(error)), "detail": detail}, status_code=error.status)
 
 
 async def _http_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    return JSONResponse({"error": str(error.detail), "detail": error.detail}, error.status_code, headers=error.headers)
+    text = printable(str(error.detail))
+    return JSONResponse({"error": text, "detail": text}, error.status_code, headers=error.headers)
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    messages = [str(item.get("msg")) for item in error.errors()]
+    messages = [printable(str(item.get("msg"))) for item in error.errors()]
     return JSONResponse({"error": "; ".join(messages), "detail": [{"msg": m} for m in messages]}, status_code=422)

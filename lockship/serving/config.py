@@ -11,15 +11,20 @@ from lockship.core.errors import EXIT_USAGE, LockshipError
 from lockship.serving.inputlog import InputLogConfig
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_BODY_SECONDS = 10.0
+DEFAULT_MAX_INFLIGHT_BYTES = 64 * 1024 * 1024
 DEFAULT_MODEL_NAME = "model"
 DEFAULT_INPUT_LOG = "input-log"
 
 ENV_MODEL_DIR = "LOCKSHIP_MODEL_DIR"
 ENV_MODEL_NAME = "LOCKSHIP_MODEL_NAME"
 ENV_MAX_BODY = "LOCKSHIP_MAX_BODY_BYTES"
+ENV_BODY_SECONDS = "LOCKSHIP_BODY_TIMEOUT"
+ENV_MAX_INFLIGHT = "LOCKSHIP_MAX_INFLIGHT_BYTES"
 ENV_INPUT_LOG = "LOCKSHIP_INPUT_LOG"
 ENV_INPUT_LOG_MAX = "LOCKSHIP_INPUT_LOG_MAX_BYTES"
 ENV_INPUT_LOG_BACKUPS = "LOCKSHIP_INPUT_LOG_BACKUPS"
+ENV_INPUT_LOG_QUEUE = "LOCKSHIP_INPUT_LOG_QUEUE_BYTES"
 ENV_STARTUP_FAILURE = "LOCKSHIP_STARTUP_FAILURE"
 
 
@@ -29,15 +34,20 @@ class ServeConfig:
     input_log: InputLogConfig
     model_name: str = DEFAULT_MODEL_NAME
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_seconds: float = DEFAULT_BODY_SECONDS
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
 
     def to_env(self) -> dict[str, str]:
         return {
             ENV_MODEL_DIR: str(self.model_dir),
             ENV_MODEL_NAME: self.model_name,
             ENV_MAX_BODY: str(self.max_body_bytes),
+            ENV_BODY_SECONDS: repr(self.body_seconds),
+            ENV_MAX_INFLIGHT: str(self.max_inflight_bytes),
             ENV_INPUT_LOG: str(self.input_log.directory),
             ENV_INPUT_LOG_MAX: str(self.input_log.max_bytes),
             ENV_INPUT_LOG_BACKUPS: str(self.input_log.backups),
+            ENV_INPUT_LOG_QUEUE: str(self.input_log.queue_bytes),
         }
 
 
@@ -54,6 +64,19 @@ def _integer(environ: Mapping[str, str], name: str, default: int, minimum: int) 
     return value
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise LockshipError(f"{name}: expected a number of seconds, got {text!r}", exit_code=EXIT_USAGE) from None
+    if not 0 < value < float("inf"):
+        raise LockshipError(f"{name}: must be a positive number of seconds, got {text!r}", exit_code=EXIT_USAGE)
+    return value
+
+
 def config_from_env(environ: Mapping[str, str] | None = None) -> ServeConfig:
     """The settings `lockship serve` exported (the container image can set the same variables)."""
     env = os.environ if environ is None else environ
@@ -65,9 +88,12 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> ServeConfig:
         model_dir=Path(model_dir),
         model_name=env.get(ENV_MODEL_NAME) or DEFAULT_MODEL_NAME,
         max_body_bytes=_integer(env, ENV_MAX_BODY, DEFAULT_MAX_BODY_BYTES, 1),
+        body_seconds=_seconds(env, ENV_BODY_SECONDS, DEFAULT_BODY_SECONDS),
+        max_inflight_bytes=_integer(env, ENV_MAX_INFLIGHT, DEFAULT_MAX_INFLIGHT_BYTES, 1),
         input_log=InputLogConfig(
             directory=Path(env.get(ENV_INPUT_LOG) or DEFAULT_INPUT_LOG),
             max_bytes=_integer(env, ENV_INPUT_LOG_MAX, defaults.max_bytes, 1024),
             backups=_integer(env, ENV_INPUT_LOG_BACKUPS, defaults.backups, 0),
+            queue_bytes=_integer(env, ENV_INPUT_LOG_QUEUE, defaults.queue_bytes, 1),
         ),
     )

@@ -8,6 +8,8 @@ from fastapi import Depends, HTTPException, Request
 
 from lockship.serving.service import Service
 
+JSON = "application/json"
+
 
 async def get_service(request: Request) -> Service:
     """The app's loaded model and its helpers."""
@@ -16,7 +18,14 @@ async def get_service(request: Request) -> Service:
 
 
 async def raw_body(request: Request) -> bytes:
-    """The request body as bytes, decoded by lockship rather than pydantic (see `lockship.serving.inputs`)."""
+    """The request body as bytes, decoded by lockship rather than pydantic (see `lockship.serving.inputs`).
+
+    Only `application/json` is read: a web page can make a browser post `text/plain` or a form to a
+    server on the user's machine without asking (no CORS preflight), but not JSON.
+    """
+    kind = request.headers.get("content-type", "")
+    if kind != JSON and kind.partition(";")[0].strip().lower() != JSON:
+        raise HTTPException(415, f"send the body as JSON with the header 'Content-Type: {JSON}'")
     return await request.body()
 
 

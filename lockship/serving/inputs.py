@@ -26,7 +26,7 @@ from lockship.core.data.schema import ColumnRule
 from lockship.core.model.directory import ModelDir
 from lockship.serving.linear import Matrix, numeric_inputs
 from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
-from lockship.serving.tensors import tensor_matrix, tensor_shape
+from lockship.serving.tensors import tensor_matrix, tensor_name, tensor_shape
 
 
 @dataclass
@@ -53,31 +53,42 @@ class Decoder:
         self._typed = typed_decoder(self.names) if self.numeric else None
         self._pack_row = struct.Struct(f"={len(self.names)}d").pack
 
-    def parse(self, body: bytes) -> Any:
+    def parse(self, body: bytes) -> tuple[Any, str | None]:
+        """The JSON document, and why the strict parser refused it when only Python's lenient one read it.
+
+        Python's parser reads NaN, Infinity, 1e999 and lone surrogates, so a problem can name its record
+        and field; a body only it reads is refused all the same once the checks are done (`strict`).
+        """
         try:
-            return orjson.loads(body)
+            return orjson.loads(body), None
         except orjson.JSONDecodeError as error:
             try:
-                # Python's parser reads NaN, Infinity and 1e999, so the problem can name its record and field.
-                return json.loads(body)
+                return json.loads(body), f"malformed JSON: {error}"
             except (ValueError, RecursionError):
                 pass
             raise RequestError(400, Problem(f"malformed JSON: {error}")) from error
+
+    @staticmethod
+    def strict(refused: str | None) -> None:
+        """400 for a body the checks let through but the strict parser refused."""
+        if refused is not None:
+            raise RequestError(400, Problem(refused))
 
     def records(self, body: bytes) -> Inputs:
         """`{"records": [{feature: value, ...}, ...]}` to inputs, or RequestError."""
         if self._typed is not None:
             try:
                 typed = self._typed.decode(body).records
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, UnicodeDecodeError):
                 pass  # the checks below find and name the problem
             else:
                 if typed:
                     # struct packs each record's floats in C: half the time of numpy reading Python floats.
                     packed = b"".join(starmap(self._pack_row, map(astuple, typed)))
                     return self.checked(np.frombuffer(packed, dtype=np.float64).reshape(len(typed), len(self.names)))
-        data = self.parse(body)
+        data, refused = self.parse(body)
         if not isinstance(data, dict) or "records" not in data:
+            self.strict(refused)
             raise RequestError(422, Problem('expected a JSON object {"records": [{feature: value, ...}, ...]}'))
         unknown = sorted(set(data) - {"records"})
         if unknown:
@@ -87,7 +98,9 @@ class Decoder:
             raise RequestError(422, Problem("'records' must be a list of objects"))
         if not records:
             raise RequestError(422, Problem("empty batch: 'records' needs at least one record"))
-        return self._slow(records)
+        inputs = self._slow(records)
+        self.strict(refused)
+        return inputs
 
     def checked(self, matrix: Matrix) -> Inputs:
         """Finiteness, ranges and integrality for a whole matrix at once."""
@@ -167,7 +180,7 @@ class Decoder:
         count = len(self.names)
         if len(inputs) == 1 and tensor_shape(inputs[0])[1:] == [count]:
             return self.checked(tensor_matrix(inputs[0], count))
-        by_name = {str(tensor.get("name")): tensor for tensor in inputs}
+        by_name = {tensor_name(tensor): tensor for tensor in inputs}
         missing = [name for name in self.names if name not in by_name]
         unknown = sorted(set(by_name) - set(self.names))
         if missing or unknown:

@@ -5,24 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from lockship.core.model.directory import ModelDir
+from lockship.serving.linear import numeric_inputs
+from lockship.serving.tensors import NUMERIC_TYPES
 
 _JSON_TYPES = {"int64": "integer", "float64": "number", "bool": "boolean", "str": "string"}
+INFER_DESCRIPTION = (
+    "The schema shows one record as a [1, F] tensor, because JSON Schema cannot tie the length of `data` "
+    "to `shape`. The server also takes N records: one [N, F] tensor (`data` flat in row-major order or "
+    "nested by row), or one [N] tensor per feature, named after it."
+)
+
+
+def _value_schema(model_dir: ModelDir, name: str, *, nullable: bool) -> dict[str, Any]:
+    rule = model_dir.schema.column(name)
+    kind = _JSON_TYPES.get(rule.dtype if rule else "", "number")
+    entry: dict[str, Any] = {"type": [kind, "null"] if nullable and rule and rule.nullable else kind}
+    if rule is not None and rule.minimum is not None:
+        entry["minimum"] = rule.minimum
+    if rule is not None and rule.maximum is not None:
+        entry["maximum"] = rule.maximum
+    if rule is not None and rule.allowed is not None:
+        entry["enum"] = list(rule.allowed)
+    return entry
 
 
 def record_schema(model_dir: ModelDir) -> dict[str, Any]:
     """JSON Schema of one record: every feature, its type, range and allowed values; nothing else."""
-    properties: dict[str, Any] = {}
-    for feature in model_dir.features:
-        rule = model_dir.schema.column(feature.name)
-        kind = _JSON_TYPES.get(rule.dtype if rule else "", "number")
-        entry: dict[str, Any] = {"type": [kind, "null"] if rule and rule.nullable else kind}
-        if rule is not None and rule.minimum is not None:
-            entry["minimum"] = rule.minimum
-        if rule is not None and rule.maximum is not None:
-            entry["maximum"] = rule.maximum
-        if rule is not None and rule.allowed is not None:
-            entry["enum"] = list(rule.allowed)
-        properties[feature.name] = entry
+    properties = {f.name: _value_schema(model_dir, f.name, nullable=True) for f in model_dir.features}
     return {
         "type": "object",
         "properties": properties,
@@ -46,6 +55,23 @@ def _tensor_schema() -> dict[str, Any]:
     }
 
 
+def _row_tensor_schema(model_dir: ModelDir) -> dict[str, Any]:
+    """One record as a [1, F] tensor: exactly what the server accepts, which a general [N, F] schema cannot say."""
+    values = [_value_schema(model_dir, f.name, nullable=False) for f in model_dir.features]
+    count = len(values)
+    return {
+        "type": "object",
+        "required": ["name", "shape", "datatype", "data"],
+        "properties": {
+            "name": {"type": "string"},
+            "shape": {"type": "array", "prefixItems": [{"const": 1}, {"const": count}], "minItems": 2, "maxItems": 2},
+            "datatype": {"type": "string", "enum": sorted(NUMERIC_TYPES)},
+            "parameters": {"type": "object"},
+            "data": {"type": "array", "prefixItems": values, "minItems": count, "maxItems": count},
+        },
+    }
+
+
 def add_request_bodies(document: dict[str, Any], model_dir: ModelDir, model_name: str) -> dict[str, Any]:
     """Put the `/predict` and v2 infer request bodies, and the one model name, into a generated OpenAPI document."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
@@ -58,14 +84,17 @@ def add_request_bodies(document: dict[str, Any], model_dir: ModelDir, model_name
     }
     names = [feature.name for feature in model_dir.features]
     example_row = [model_dir.package.example[name] for name in names]
+    numeric = numeric_inputs(model_dir.schema, names)
+    tensors = (
+        {"type": "array", "minItems": 1, "maxItems": 1, "items": _row_tensor_schema(model_dir)}
+        if numeric
+        else {"type": "array", "minItems": 1, "items": _tensor_schema()}
+    )
     schemas["InferRequest"] = {
         "type": "object",
+        "description": INFER_DESCRIPTION,
         "required": ["inputs"],
-        "properties": {
-            "id": {"type": "string"},
-            "parameters": {"type": "object"},
-            "inputs": {"type": "array", "minItems": 1, "items": _tensor_schema()},
-        },
+        "properties": {"id": {"type": "string"}, "parameters": {"type": "object"}, "inputs": tensors},
         "example": {"inputs": [{"name": "input-0", "shape": [1, len(names)], "datatype": "FP64", "data": example_row}]},
     }
     bodies = {("/predict", "post"): "PredictRequest", ("/v2/models/{name}/infer", "post"): "InferRequest"}

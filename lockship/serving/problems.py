@@ -39,3 +39,8 @@ def show(value: Any) -> str:
     """A value as a message shows it: JSON for scalars, the type name otherwise, at most 40 characters."""
     text = json.dumps(value) if isinstance(value, bool | str | int | float | None) else type(value).__name__
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def printable(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (a lone surrogate such as "\\ud800") shown as an escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

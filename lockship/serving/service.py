@@ -81,11 +81,6 @@ def load_service(config: ServeConfig) -> Service:
     model_dir = read_model_dir(config.model_dir)
     predictor = load_predictor(model_dir)
     smoke_test(predictor, model_dir)
-    names = predictor.features
-    try:
-        input_log = InputLog(config.input_log, names)
-    except OSError as error:
-        raise LockshipError(f"{config.input_log.directory}: cannot write the input log: {error.strerror}") from error
     package = model_dir.package
     telemetry = Telemetry(
         lock_hash=package.lock_hash,
@@ -93,6 +88,10 @@ def load_service(config: ServeConfig) -> Service:
         model_sha256=package.model_sha256,
         model_name=config.model_name,
     )
+    try:
+        input_log = InputLog(config.input_log, predictor.features, on_drop=telemetry.count_dropped)
+    except OSError as error:
+        raise LockshipError(f"{config.input_log.directory}: cannot write the input log: {error.strerror}") from error
     log.info(
         "model %s verified (sha256 %s, lock %s), smoke prediction passed, %s, loaded in %.2f s",
         model_dir.path,

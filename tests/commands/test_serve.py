@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from lockship.commands import serve
+from lockship.packaging.containerfile import ImageSpec, containerfile
+from tests.conftest import run
 from tests.serving import conftest as serving
 from tests.serving.conftest import Trained, start_server
 
@@ -58,13 +65,16 @@ def test_port_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         serve.default_port({"PORT": "eighty"})
 
 
-def test_host_is_all_interfaces_only_inside_a_container(tmp_path: Path) -> None:
-    marker = tmp_path / ".containerenv"
-    assert not serve.in_container({}, markers=[str(marker)])
-    assert serve.in_container({"container": "podman"}, markers=[str(marker)])
-    marker.touch()
-    assert serve.in_container({}, markers=[str(marker)])
-    assert serve.default_host({"container": "oci"}) == "0.0.0.0"
+def test_host_is_loopback_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 8: a docker dev container (/.dockerenv) made the server bind 0.0.0.0 outside any deployed image.
+    assert serve.default_host({}) == "127.0.0.1"
+    assert serve.default_host({"container": "podman"}) == "127.0.0.1"
+    assert serve.default_host({"LOCKSHIP_HOST": "0.0.0.0"}) == "0.0.0.0"
+    monkeypatch.setenv("container", "docker")
+    assert serve.parse_args(["model"], {"container": "docker"}).host is None
+    # The image says so itself.
+    command = containerfile(ImageSpec(base_image="scratch", add_rootfs=True)).splitlines()[-1]
+    assert command.endswith('"--host", "0.0.0.0"]')
 
 
 def test_workers_default_to_the_available_cores() -> None:
@@ -88,12 +98,89 @@ def test_settings_default_to_their_environment_variables() -> None:
 
 
 def test_a_worker_that_cannot_start_stops_the_server(trained: Trained, tmp_path: Path) -> None:
+    # The parent checks the hashes; only the workers load the model and run the smoke prediction.
+    copy = shutil.copytree(trained.model_dir, tmp_path / "model-dir")
+    package = json.loads((copy / "package.json").read_text())
+    package["example_probabilities"] = package["example_probabilities"][::-1]
+    (copy / "package.json").write_text(json.dumps(package))
+    server = start_server(copy, tmp_path / "log", "--workers", "2")
+    assert server.process.wait(timeout=60) == 1
+    output = server.output()
+    assert f"{copy}: smoke prediction on the example row gave probabilities" in output
+    assert output.rstrip().endswith("lockship serve: refusing to start")
+    assert "Traceback" not in output
+
+
+def test_an_unwritable_input_log_refuses_before_any_worker_starts(trained: Trained, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     server = start_server(trained.model_dir, blocker / "log", "--workers", "2")
     assert server.process.wait(timeout=60) == 1
-    output = server.output()
-    assert output.rstrip().endswith(
-        f"{blocker / 'log'}: cannot write the input log: Not a directory\nlockship serve: refusing to start"
+    assert (
+        server.output()
+        .rstrip()
+        .endswith(
+            f"{blocker / 'log'}: cannot write the input log: Not a directory; point --input-log ($LOCKSHIP_INPUT_LOG) "
+            "at a writable volume\nlockship serve: refusing to start"
+        )
     )
-    assert "Traceback" not in output
+
+
+def test_the_scratch_directory_lives_beside_the_input_log(tmp_path: Path) -> None:
+    scratch = serve.scratch_dir(tmp_path / "log")
+    assert scratch.parent == tmp_path / "log" and scratch.name.startswith(".serve-")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(serve.LockshipError) as caught:
+        serve.scratch_dir(blocker / "log")
+    first, last = caught.value.problems
+    assert first == (
+        f"{blocker / 'log'}: cannot write the input log: Not a directory; "
+        "point --input-log ($LOCKSHIP_INPUT_LOG) at a writable volume"
+    )
+    assert last == "lockship serve: refusing to start"
+
+
+READ_ONLY_TMP = (
+    "mount --bind /tmp /tmp && mount -o remount,bind,ro /tmp && "
+    "mount --bind /var/tmp /var/tmp && mount -o remount,bind,ro /var/tmp && "
+    'mount -t tmpfs -o size=16m tmpfs "$LOG" && cd /tmp && exec "$@"'
+)
+
+
+def test_two_workers_start_without_a_writable_tmp(trained: Trained, tmp_path: Path) -> None:
+    # Issue 8: docker's --read-only root with no writable /tmp gave "No usable temporary directory found".
+    # A private mount namespace makes /tmp and /var/tmp read-only for the server alone; its input log
+    # is a writable volume, as in such a container.
+    if shutil.which("unshare") is None or run("unshare", "--mount", "true", cwd=tmp_path, check=False).returncode:
+        pytest.skip("no mount namespaces here (unshare --mount)")
+    log = tmp_path / "log"
+    log.mkdir()
+    port = serving.free_port()
+    command = [
+        "unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_TMP, "sh",
+        sys.executable, "-m", "lockship", "serve", str(trained.model_dir), "--host", "127.0.0.1",
+        "--port", str(port), "--workers", "2", "--input-log", str(log),
+    ]  # fmt: skip
+    environment = {key: value for key, value in os.environ.items() if key not in ("TMPDIR", "TEMP", "TMP")}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**environment, "LOG": str(log)})  # fmt: skip
+    server = serving.Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + serving.START_TIMEOUT
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"{server.url}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert process.poll() is None, server.output()
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            for _ in range(4):
+                assert client.post("/predict", json={"records": trained.records(1)}).status_code == 200
+            metrics = client.get("/metrics").text  # merged from both workers' files on the log volume
+        assert 'lockship_requests_total{endpoint="/predict",method="POST",status="200"} 4.0' in metrics
+    finally:
+        assert server.stop() == 0
+    output = server.output()
+    assert "No usable temporary directory" not in output and "Traceback" not in output

@@ -12,11 +12,14 @@ router = APIRouter(tags=["predict"])
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "The body is not JSON."},
+    408: {"model": ErrorResponse, "description": "The body did not arrive within the configured time."},
     413: {"model": ErrorResponse, "description": "The body is larger than the configured limit."},
+    415: {"model": ErrorResponse, "description": "The body is not sent as application/json."},
     422: {
         "model": ErrorResponse,
         "description": "A record breaks the training schema; each problem names the record and field.",
     },
+    503: {"model": ErrorResponse, "description": "Too many request bodies are being received at once; retry."},
 }
 
 

@@ -69,13 +69,19 @@ async def model_ready(service: NamedModelDep) -> ModelReady:
 @router.post("/models/{name}/infer", response_model=InferResponse, responses={**ERRORS, **NOT_FOUND})
 async def infer(service: NamedModelDep, body: BodyDep) -> Response:
     """Predict from one [N, features] FP64 tensor in training order, or one [N] tensor per feature by name."""
-    request = service.decoder.parse(body)
+    decoder = service.decoder
+    request, refused = decoder.parse(body)
     if not isinstance(request, dict) or "inputs" not in request:
+        decoder.strict(refused)
         raise RequestError(422, Problem("expected a JSON object with 'inputs', a list of tensors"))
     identifier = request.get("id")
-    if identifier is not None and not isinstance(identifier, str):
+    if "id" in request and not isinstance(identifier, str):
         raise RequestError(422, Problem("'id' must be a string"))
-    return _respond(service, service.decoder.tensors(request["inputs"]), identifier)
+    if "parameters" in request and not isinstance(request["parameters"], dict):
+        raise RequestError(422, Problem("'parameters' must be an object"))
+    inputs = decoder.tensors(request["inputs"])
+    decoder.strict(refused)  # e.g. an 'id' holding a lone surrogate, which no JSON answer can echo
+    return _respond(service, inputs, identifier)
 
 
 def _respond(service: Service, inputs: Any, identifier: str | None) -> Response:

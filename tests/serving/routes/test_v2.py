@@ -72,3 +72,21 @@ def test_bad_tensors_are_4xx_with_an_error_message(client: httpx.Client, trained
     out_of_range = client.post("/v2/models/model/infer", json=bad[3]).json()
     assert out_of_range["detail"][0]["record"] == 0
     assert out_of_range["detail"][0]["field"] == "worst fractal dimension"
+
+
+def test_bodies_valid_by_the_documented_schema_are_accepted(client: httpx.Client) -> None:
+    # Issue 8: schemathesis found a schema-valid infer body rejected, and "parameters": [null, null] accepted.
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["InferRequest"]
+    tensor = schema["properties"]["inputs"]["items"]
+    values = tensor["properties"]["data"]["prefixItems"]
+    for edge in ("minimum", "maximum"):
+        for datatype in tensor["properties"]["datatype"]["enum"]:
+            data = [value[edge] for value in values]
+            body = {"id": "", "parameters": {}, "inputs": [{"name": "", "shape": [1, len(data)], "datatype": datatype,
+                                                             "parameters": {}, "data": data}]}  # fmt: skip
+            answer = client.post("/v2/models/model/infer", json=body)
+            assert answer.status_code == 200, (edge, datatype, answer.text)
+    assert schema["example"]["inputs"][0]["shape"] == [1, len(values)]
+    assert client.post("/v2/models/model/infer", json=schema["example"]).status_code == 200
+    invalid = {**schema["example"], "parameters": [None, None]}
+    assert client.post("/v2/models/model/infer", json=invalid).status_code == 422
