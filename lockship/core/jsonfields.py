@@ -27,6 +27,7 @@ MAX_DIGITS = 100  # integers beyond a float's range (1e308 has 309 digits) stay 
 # Key lines come from a YAML parse, which costs about 4 s and 90 MB a MiB: larger files get file-level messages.
 MAX_LINES_BYTES = 256 * 2**10
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def brief(value: Any, limit: int = 60) -> str:
@@ -113,9 +114,10 @@ def parse_json(text: str, name: str, *, max_depth: int = MAX_DEPTH, lines: bool 
     surrogate = _walk(data, name, max_depth)
     key_lines = {}
     if lines and len(text) <= MAX_LINES_BYTES:
-        # valid JSON YAML cannot read (rare escapes): fall back to file-level messages
+        # YAML refuses surrogate escapes, which change no line; valid JSON YAML still cannot read
+        # (rare escapes) falls back to file-level messages.
         with contextlib.suppress(LockshipError):
-            key_lines = parse_yaml(text, name).lines
+            key_lines = parse_yaml(_SURROGATE_ESCAPE.sub(r"\\ufffd", text), name).lines
     document = YamlDocument(path=name, data=data, lines=key_lines)
     if surrogate is not None:
         keys, value = surrogate

@@ -66,10 +66,10 @@ HOSTILE_JSON: dict[str, tuple[bytes, str]] = {
     "-Infinity": (b'{"n": -Infinity}', r"a\.json: -Infinity is not a JSON value"),
     "a lone surrogate": (
         b'{\n  "ok": "fine",\n  "git_revision": "\\ud800"\n}',
-        r"a\.json: git_revision: '\\ud800' holds a lone surrogate",
+        r"a\.json:3: git_revision: '\\ud800' holds a lone surrogate",
     ),
-    "a lone surrogate in a key": (b'{"a": {"\\udfff": 1}}', r"a\.json: a: '\\udfff' holds a lone surrogate"),
-    "a lone surrogate in a list": (b'{"a": ["x", "\\ud800x"]}', r"a\.json: a\.1: '\\ud800x' holds a lone surrogate"),
+    "a lone surrogate in a key": (b'{"a": {"\\udfff": 1}}', r"a\.json:1: a: '\\udfff' holds a lone surrogate"),
+    "a lone surrogate in a list": (b'{"a": ["x", "\\ud800x"]}', r"a\.json:1: a\.1: '\\ud800x' holds a lone surrogate"),
     "not UTF-8": (b'{"a": "\xff"}', r"a\.json: not UTF-8 text"),
 }
 
