@@ -89,11 +89,7 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     import skops.io
 
     name = os.fspath(path)
-    with open_regular(name, limit=MAX_MODEL_BYTES) as handle:
-        data = handle.read(MAX_MODEL_BYTES + 1)
-    if not data:
-        raise LockshipError(f"{name}: empty file, not a skops model file")
-    check_archive(data, name)
+    data = read_model_file(name)
     try:
         untrusted = sorted(set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
         if not untrusted:
@@ -103,6 +99,17 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     except Exception as error:  # skops' own checks of a crafted schema raise whatever they meet; none may escape
         raise LockshipError(f"{name}: not a loadable skops model file: {_one_line(error)}") from error
     raise LockshipError(f"{name}: refusing to load untrusted type(s): {', '.join(untrusted)}")
+
+
+def read_model_file(path: str | os.PathLike[str]) -> bytes:
+    """A model file's bytes, refused unless it is a regular file holding an archive that `check_archive` passes."""
+    name = os.fspath(path)
+    with open_regular(name, limit=MAX_MODEL_BYTES) as handle:
+        data = handle.read(MAX_MODEL_BYTES + 1)
+    if not data:
+        raise LockshipError(f"{name}: empty file, not a skops model file")
+    check_archive(data, name)
+    return data
 
 
 def check_archive(data: bytes, name: str) -> None:

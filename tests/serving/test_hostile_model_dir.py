@@ -125,10 +125,7 @@ def test_lockship_serve_refuses_a_zip_bomb_in_bounded_memory(trained: Trained, t
         f"{model_dir / 'model.skops'}: 'schema.json': inflates to {BOMB_SIZE} bytes, more than the "
         f"{MAX_SCHEMA_BYTES} lockship loads (a zip bomb?)"
     )
-    lines = report["stderr"].splitlines()
-    assert lines[-2:] == [problem, REFUSAL]
-    if workers == 1:
-        assert lines == [problem, REFUSAL]
+    assert report["stderr"].splitlines() == [problem, REFUSAL]  # before any worker starts
     assert "Traceback" not in report["stdout"] + report["stderr"]
     assert report["peak_mib"] < 400  # inflating it takes 1,536 MiB for its text alone (3.4 GB in issue 8)
 
