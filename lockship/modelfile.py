@@ -104,6 +104,8 @@ def load_model(path: str | os.PathLike[str]) -> Any:
 def read_model_file(path: str | os.PathLike[str]) -> bytes:
     """A model file's bytes, refused unless it is a regular file holding an archive that `check_archive` passes."""
     name = os.fspath(path)
+    if not os.path.lexists(name):
+        raise LockshipError(f"{name}: model file not found")
     with open_regular(name, limit=MAX_MODEL_BYTES) as handle:
         data = handle.read(MAX_MODEL_BYTES + 1)
     if not data:
