@@ -202,5 +202,5 @@ def example_problems(example: Mapping[str, Any], features: tuple[Feature, ...], 
         elif rule.dtype == "str" and not isinstance(value, str):
             problems.append(f"'{name}': expected a string, got {brief(value)}")
         if rule.allowed is not None and value not in rule.allowed:
-            problems.append(f"'{name}': {value!r} is not one of the allowed values")
+            problems.append(f"'{name}': {brief(value)} is not one of the allowed values")
     return problems
