@@ -109,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad:
         raise LockshipError(*bad, exit_code=EXIT_USAGE)
     from lockship.core.model.directory import read_model_dir
+    from lockship.modelfile import read_model_file
     from lockship.serving.config import ServeConfig
     from lockship.serving.inputlog import InputLogConfig
 
@@ -126,7 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     )
     try:
-        read_model_dir(config.model_dir)  # the hash check, before any worker is started
+        model_dir = read_model_dir(config.model_dir)  # the hash check, before any worker is started
+        if model_dir.linear_path is None:  # a zip bomb or a broken archive: refused once, not once a worker
+            read_model_file(model_dir.model_path)
     except LockshipError as error:
         raise LockshipError(*error.problems, "lockship serve: refusing to start") from error
     host = args.host or default_host(os.environ)

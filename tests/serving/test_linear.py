@@ -92,5 +92,8 @@ def test_broken_parameters_are_named_with_their_line(trained: Trained, tmp_path:
         f"{path}:{line_of('intercept')}: intercept: expected numbers only, in a rectangular list",
     )
     path.write_text(json.dumps(fast.to_json() | {"coef": [[1.0]] * 30 + [[float("inf")]]}))
+    with pytest.raises(LockshipError, match=r"linear\.json: Infinity is not a JSON value"):
+        read_linear(path, features=30)
+    path.write_text(json.dumps(fast.to_json() | {"coef": [[1.0]] * 31}))
     with pytest.raises(LockshipError, match=r"coef: expected shape \[30, 1\], got \[31, 1\]"):
         read_linear(path, features=30)

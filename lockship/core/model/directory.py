@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,9 +27,16 @@ from typing import Any
 
 from lockship.core.data.schema import Scalar, Schema, load_schema
 from lockship.core.errors import LockshipError
-from lockship.core.fsio import canonical_json, file_digest
-from lockship.core.jsonfields import read_json
-from lockship.core.model.info import Feature, PackageInfo, example_problems, read_metadata, read_package
+from lockship.core.fsio import canonical_json
+from lockship.core.jsonfields import open_regular
+from lockship.core.model.info import (
+    Feature,
+    PackageInfo,
+    example_problems,
+    read_metadata,
+    read_package,
+    read_profile,
+)
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
@@ -37,6 +45,8 @@ PROFILE_FILE = "profile.json"
 PACKAGE_FILE = "package.json"
 LINEAR_FILE = "linear.json"
 FILES = (MODEL_FILE, METADATA_FILE, SCHEMA_FILE, PROFILE_FILE, PACKAGE_FILE)
+# A YAML parse costs about 4 s a MiB: 2 MiB is some 20,000 columns.
+MAX_SCHEMA_BYTES = 2 * 2**20
 
 
 @dataclass(frozen=True)
@@ -63,14 +73,28 @@ class ModelDir:
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file; a missing or unreadable file is a LockshipError."""
+    """Hex sha256 of a regular file; a missing, unreadable or special (FIFO, device) file is a LockshipError."""
     name = os.fspath(path)
     try:
-        return file_digest(name, "sha256")
-    except FileNotFoundError as error:
-        raise LockshipError(f"{name}: file not found") from error
+        with open_regular(name) as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as error:
         raise LockshipError(f"{name}: cannot read: {error.strerror}") from error
+
+
+def _file_problem(path: Path, limit: int | None = None) -> str | None:
+    """Why `path` cannot be one of a model directory's files (checked before any is opened), or None."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return f"{path}: missing (a model directory holds {', '.join(FILES)})"
+    except OSError as error:
+        return f"{path}: cannot read: {error.strerror}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path}: not a regular file (a directory, FIFO, device or socket): refusing to read it"
+    if limit is not None and info.st_size > limit:
+        return f"{path}: {info.st_size} bytes, more than the {limit} lockship reads"
+    return None
 
 
 def _check_features(label: str, features: tuple[Feature, ...], schema: Schema, schema_label: str) -> None:
@@ -91,17 +115,15 @@ def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
     root = Path(path)
     if not root.is_dir():
         raise LockshipError(f"{root}: {'not a directory' if root.exists() else 'no such model directory'}")
-    missing = [f"{root / name}: missing (a model directory holds {', '.join(FILES)})" for name in FILES]
-    missing = [line for name, line in zip(FILES, missing, strict=True) if not (root / name).is_file()]
-    if missing:
-        raise LockshipError(*missing)
+    limits = {SCHEMA_FILE: MAX_SCHEMA_BYTES}
+    problems = [_file_problem(root / name, limits.get(name)) for name in FILES]
+    if any(problems):
+        raise LockshipError(*(line for line in problems if line))
     package = read_package(root / PACKAGE_FILE)
     metadata = read_metadata(root / METADATA_FILE)
     schema = load_schema(root / SCHEMA_FILE)
     _check_features(str(root / METADATA_FILE), metadata.features, schema, str(root / SCHEMA_FILE))
-    profile_document = read_json(root / PROFILE_FILE)
-    if not isinstance(profile_document.data, Mapping):
-        raise LockshipError(f"{root / PROFILE_FILE}: expected a JSON object (evaluate's reference profile)")
+    profile = read_profile(root / PROFILE_FILE)
     actual = sha256_of(root / MODEL_FILE)
     if actual != package.model_sha256:
         raise LockshipError(
@@ -136,7 +158,7 @@ def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
         features=metadata.features,
         schema=schema,
         metadata=metadata.data,
-        profile=dict(profile_document.data),
+        profile=profile,
     )
 
 

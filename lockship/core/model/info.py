@@ -1,4 +1,4 @@
-"""What a model directory's JSON files say: package.json (written at packaging) and train's metadata.json.
+"""What a model directory's JSON files say: package.json (packaging), train's metadata.json, evaluate's profile.json.
 
 Each reader reports every problem of its file at once, one `path:line: key: problem` per line.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from lockship.core.data.schema import Scalar, Schema
 from lockship.core.errors import LockshipError
-from lockship.core.jsonfields import Fields, read_json
+from lockship.core.jsonfields import Fields, brief, read_json
 
 PACKAGE_FORMAT = 2
 PACKAGE_KEYS = frozenset(
@@ -88,25 +88,25 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
         raise LockshipError(f"{fields.document.where(())}: expected a JSON object")
     version = fields.get(("format",), int, "an integer")
     if version is not None and version != PACKAGE_FORMAT:
-        fields.problem(("format",), f"unsupported format {version}, this lockship reads {PACKAGE_FORMAT}")
+        fields.problem(("format",), f"unsupported format {brief(version)}, this lockship reads {PACKAGE_FORMAT}")
     lock_hash = fields.get(("lock_hash",), str, "the lock hash (hex)")
     if lock_hash is not None and not (lock_hash and _is_hex(lock_hash)):
-        fields.problem(("lock_hash",), f"expected lowercase hex, got {lock_hash!r}")
+        fields.problem(("lock_hash",), f"expected lowercase hex, got {brief(lock_hash)}")
     revision = fields.get(("git_revision",), str, "a git revision")
     sha = _sha256(fields, "model_sha256")
     params = fields.get(("params",), dict, "an object")
     metrics = fields.get(("metrics",), dict, "an object")
     for name, value in (metrics or {}).items():
         if not isinstance(value, int | float) or isinstance(value, bool):
-            fields.problem(("metrics", name), f"expected a number, got {value!r}")
+            fields.problem(("metrics", name), f"expected a number, got {brief(value)}")
     example = fields.get(("example",), dict, "an object of feature values")
     for name, value in (example or {}).items():
         if not isinstance(value, int | float | bool | str):
-            fields.problem(("example", name), f"expected a number, boolean or string, got {value!r}")
+            fields.problem(("example", name), f"expected a number, boolean or string, got {brief(value)}")
     probabilities = fields.get(("example_probabilities",), list, "a list of probabilities")
     for index, value in enumerate(probabilities or []):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            fields.problem(("example_probabilities", index), f"expected a probability, got {value!r}")
+            fields.problem(("example_probabilities", index), f"expected a probability, got {brief(value)}")
     linear = _sha256(fields, "linear_sha256") if fields.document.data.get("linear_sha256") is not None else None
     for key in sorted(set(fields.document.data) - PACKAGE_KEYS):
         fields.problem((key,), "unknown key")
@@ -127,7 +127,7 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
 def _sha256(fields: Fields, key: str) -> Any:
     sha = fields.get((key,), str, "a sha256 (64 hex)")
     if sha is not None and not (len(sha) == 64 and _is_hex(sha)):
-        fields.problem((key,), f"expected 64 lowercase hex digits, got {sha!r}")
+        fields.problem((key,), f"expected 64 lowercase hex digits, got {brief(sha)}")
     return sha
 
 
@@ -139,12 +139,14 @@ def read_metadata(path: str | os.PathLike[str]) -> Metadata:
     classes = fields.get(("classes",), list, "a list of classes")
     for index, value in enumerate(classes or []):
         if not isinstance(value, int | float | bool | str):
-            fields.problem(("classes", index), f"expected a number, boolean or string, got {value!r}")
+            fields.problem(("classes", index), f"expected a number, boolean or string, got {brief(value)}")
     if classes is not None and len(classes) < 2:
-        fields.problem(("classes",), f"a classifier needs two or more classes, got {classes!r}")
+        fields.problem(("classes",), f"a classifier needs two or more classes, got {brief(classes)}")
     listed = fields.get(("features",), list, "a list of {name, dtype}")
     features = []
     for index in range(len(listed or [])):
+        if fields.get(("features", index), dict, "an object {name, dtype}") is None:
+            continue
         name = fields.get(("features", index, "name"), str, "a feature name")
         dtype = fields.get(("features", index, "dtype"), str, "a dtype name")
         if name is not None and dtype is not None:
@@ -157,6 +159,22 @@ def read_metadata(path: str | os.PathLike[str]) -> Metadata:
     sha = fields.get(("model", "sha256"), str, "a sha256 (64 hex)")
     fields.check()
     return Metadata(target, tuple(classes), tuple(features), sha, dict(fields.document.data))
+
+
+def read_profile(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """evaluate's reference profile: an object whose `features` (if any) map names to objects with numeric bounds."""
+    fields = Fields(read_json(path))
+    if not isinstance(fields.document.data, Mapping):
+        raise LockshipError(f"{fields.document.where(())}: expected a JSON object (evaluate's reference profile)")
+    if "features" in fields.document.data:
+        for name in fields.get(("features",), dict, "an object of feature profiles") or {}:
+            profile = fields.get(("features", name), dict, "an object (the feature's profile)") or {}
+            for bound in ("min", "max"):
+                value = profile.get(bound)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                    fields.problem(("features", name, bound), f"expected a number, got {brief(value)}")
+    fields.check()
+    return dict(fields.document.data)
 
 
 def example_problems(example: Mapping[str, Any], features: tuple[Feature, ...], schema: Schema) -> list[str]:
@@ -172,7 +190,7 @@ def example_problems(example: Mapping[str, Any], features: tuple[Feature, ...], 
         value = example[name]
         if rule.dtype in ("int64", "float64"):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"'{name}': expected a number, got {value!r}")
+                problems.append(f"'{name}': expected a number, got {brief(value)}")
             elif not math.isfinite(value):
                 problems.append(f"'{name}': {value!r} is not a finite number")
             elif rule.minimum is not None and value < rule.minimum:
@@ -180,9 +198,9 @@ def example_problems(example: Mapping[str, Any], features: tuple[Feature, ...], 
             elif rule.maximum is not None and value > rule.maximum:
                 problems.append(f"'{name}': {value!r} is above the maximum {rule.maximum}")
         elif rule.dtype == "bool" and not isinstance(value, bool):
-            problems.append(f"'{name}': expected true or false, got {value!r}")
+            problems.append(f"'{name}': expected true or false, got {brief(value)}")
         elif rule.dtype == "str" and not isinstance(value, str):
-            problems.append(f"'{name}': expected a string, got {value!r}")
+            problems.append(f"'{name}': expected a string, got {brief(value)}")
         if rule.allowed is not None and value not in rule.allowed:
-            problems.append(f"'{name}': {value!r} is not one of the allowed values")
+            problems.append(f"'{name}': {brief(value)} is not one of the allowed values")
     return problems

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +162,113 @@ def test_example_probabilities_must_cover_every_class(tmp_path: Path, sources: d
     with pytest.raises(LockshipError, match="example_probabilities has 3 values for 2 classes"):
         write(tmp_path / "out", sources, example_probabilities=[0.2, 0.3, 0.5])
     assert not (tmp_path / "out").exists()
+
+
+def deep(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+def edit_json(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def replace_with(path: Path, content: str | bytes) -> None:
+    path.unlink()
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+
+def substitute(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def become_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def become_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def become_device(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+SPECIAL = r"not a regular file \(a directory, FIFO, device or socket\): refusing to read it"
+# Each case damages one file of a valid directory (with linear.json) the way issue 8's attack did.
+MALFORMED_DIRECTORIES: dict[str, tuple[str, Callable[[Path], None], str]] = {
+    "package.json nested 100k deep": ("package.json", lambda p: replace_with(p, deep(100_000)), "nested deeper than"),
+    "metadata.json nested 100k deep": ("metadata.json", lambda p: replace_with(p, "[" * 100_000 + "]" * 100_000),
+                                       "nested deeper than"),
+    "profile.json nested 100k deep": ("profile.json", lambda p: replace_with(p, deep(100_000)), "nested deeper than"),
+    "params nested 100 deep": ("package.json", lambda p: edit_json(p, lambda d: d.update(params=json.loads(deep(100)))),
+                               "nested deeper than 64 levels"),
+    "a 5,000-digit integer": ("package.json", lambda p: substitute(p, '"format": 2', '"format": 2' + "0" * 4999),
+                              r"an integer of 5000 digits"),
+    "an infinite metric": ("package.json", lambda p: substitute(p, '"accuracy": 0.9', '"accuracy": 1e999'),
+                           r"the number '1e999' is beyond a float's range"),
+    "a NaN metric": ("package.json", lambda p: substitute(p, '"accuracy": 0.9', '"accuracy": NaN'),
+                     "NaN is not a JSON value"),
+    "git_revision a lone surrogate": ("package.json", lambda p: edit_json(p, lambda d: d.update(git_revision="\ud800")),
+                                      r"\d+: git_revision: '\\ud800' holds a lone surrogate"),
+    "a class a lone surrogate": ("metadata.json", lambda p: edit_json(p, lambda d: d.update(classes=["a", "\udc80"])),
+                                 r"\d+: classes.1: '\\udc80' holds a lone surrogate"),
+    "schema.yaml a lone surrogate": ("schema.yaml", lambda p: substitute(p, "[a, b]", '[a, "\\ud800"]'),
+                                     "invalid YAML"),
+    "package.json a list": ("package.json", lambda p: replace_with(p, "[]"), "expected a JSON object"),
+    "params a list": ("package.json", lambda p: edit_json(p, lambda d: d.update(params=[1])),
+                      r"\d+: params: expected an object, got \[1\]"),
+    "a feature a list": ("metadata.json", lambda p: edit_json(p, lambda d: d["features"].__setitem__(0, ["height"])),
+                         r"\d+: features.0: expected an object \{name, dtype\}, got \['height'\]"),
+    "model.sha256 under a list": ("metadata.json", lambda p: edit_json(p, lambda d: d.update(model=[1])),
+                                  r"\d+: model: expected an object, got \[1\]"),
+    "profile.json a list": ("profile.json", lambda p: replace_with(p, "[]"), "expected a JSON object"),
+    "profile features a list": ("profile.json", lambda p: replace_with(p, '{"features": []}'),
+                                r"\d+: features: expected an object of feature profiles"),
+    "a profile bound a string": ("profile.json", lambda p: replace_with(p, '{"features": {"height": {"min": "low"}}}'),
+                                 r"\d+: features.height.min: expected a number, got 'low'"),
+    "profile.json not UTF-8": ("profile.json", lambda p: replace_with(p, b'{"a": "\xff"}'), "not UTF-8 text"),
+    "profile.json a directory": ("profile.json", become_directory, SPECIAL),
+    "linear.json a FIFO": ("linear.json", become_fifo, "not a regular file"),
+    "linear.json /dev/zero": ("linear.json", become_device, "not a regular file"),
+    "metadata.json a FIFO": ("metadata.json", become_fifo, SPECIAL),
+    "schema.yaml a FIFO": ("schema.yaml", become_fifo, SPECIAL),
+    "model.skops a FIFO": ("model.skops", become_fifo, SPECIAL),
+    "package.json over 16 MiB": ("package.json", lambda p: replace_with(p, " " * (16 * 2**20 + 1) + "{}"),
+                                 r"\d+ bytes, more than the 16777216 lockship reads"),
+    "schema.yaml over 2 MiB": ("schema.yaml", lambda p: replace_with(p, "#" * (2 * 2**20 + 1)),
+                               r"\d+ bytes, more than the 2097152 lockship reads"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_DIRECTORIES))
+def test_malformed_directory_files_are_one_line_naming_the_file(
+    tmp_path: Path, sources: dict[str, Path], case: str
+) -> None:
+    name, damage, message = MALFORMED_DIRECTORIES[case]
+    write(tmp_path / "out", sources, linear={"coef": [[0.5]]})
+    damage(tmp_path / "out" / name)
+    # A reader blocked on a FIFO would never return: the thread's join only bounds that hang.
+    outcome: list[BaseException] = []
+    reader = threading.Thread(target=lambda: outcome.append(raises(read_model_dir, tmp_path / "out")), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], LockshipError), outcome
+    assert len(outcome[0].problems) == 1 and "\n" not in outcome[0].problems[0], outcome[0].problems
+    problem = outcome[0].problems[0]
+    assert problem.startswith(str(tmp_path / "out" / name)), problem
+    assert re.search(message, problem.removeprefix(str(tmp_path / "out" / name))), problem
+
+
+def raises(function: Callable[[Path], Any], path: Path) -> BaseException:
+    try:
+        function(path)
+    except BaseException as error:  # the test asserts which: anything but a LockshipError is a failure
+        return error
+    raise AssertionError(f"{path}: accepted")
