@@ -58,12 +58,16 @@ def parse_params(text: str, path: str, *, loader: type[yaml.SafeLoader] = Yaml12
             place = _TOML_PLACE.match(str(error))
             where = f"{path}:{place[2]}:{place[3]}" if place else path
             raise LockshipError(f"{where}: invalid TOML: {place[1] if place else error}") from error
+        except RecursionError:
+            raise LockshipError(f"{path}: TOML nested too deep") from None
     if suffix != ".json":
         return parse_yaml(text, path, loader=loader)
     try:
         return YamlDocument(path, json.loads(text))
     except json.JSONDecodeError as error:
         raise LockshipError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
+    except RecursionError:
+        raise LockshipError(f"{path}: JSON nested too deep") from None
 
 
 def read_params(root: str, relpath: str) -> YamlDocument:
