@@ -60,7 +60,7 @@ def test_allow_patterns_and_custom_patterns() -> None:
 def test_dvc_outputs_reads_dvc_files_and_every_stage_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
-    (tmp_path / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
+    (tmp_path / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n")
     (tmp_path / "sub" / "dvc.yaml").write_text(
         "stages:\n"
         "  train:\n"

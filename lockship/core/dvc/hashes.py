@@ -31,6 +31,17 @@ MISSING = "missing"  # neither in the work tree nor a recorded output
 UNKNOWN = "unknown"  # inside a directory output whose listing is not at hand: cannot be checked
 
 
+_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+def is_md5(value: object, *, directory: bool = True) -> bool:
+    """Whether a recorded hash can be DVC's md5, and so may name an object in a cache or remote:
+    32 lowercase hex digits, plus `.dir` for a directory where `directory` allows one."""
+    if not isinstance(value, str):
+        return False
+    return _MD5.fullmatch(value.removesuffix(".dir") if directory else value) is not None
+
+
 def tree_md5(entries: Mapping[str, str]) -> str:
     """The `.dir` hash of a tree given as relpath -> md5."""
     listing = [{"md5": entries[name], "relpath": name} for name in sorted(entries)]
@@ -111,7 +122,7 @@ class HashCache:
         """The files of a `.dir` hash: remembered from an earlier run, or read from DVC's cache if pulled."""
         if md5 in self.listings:
             return self.listings[md5]
-        if not md5.endswith(".dir"):
+        if not md5.endswith(".dir") or not is_md5(md5):
             return None
         try:
             with open(os.path.join(self.root, ".dvc", "cache", "files", "md5", md5[:2], md5[2:]), "rb") as handle:
