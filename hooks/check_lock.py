@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from lockship.core.dvc.files import Stage, load_stages, read_params
 from lockship.core.dvc.hashes import HashCache, IgnoreRules, Workspace
 from lockship.core.dvc.lock import LockEntry, load_dvc_file, load_lock
+from lockship.core.dvc.paths import refusal
 from lockship.core.dvc.staleness import Project, Stale, find_stale
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.git.repo import ls_files, toplevel
@@ -85,7 +86,8 @@ def check(root: str) -> list[Stale]:
 
     def read(path: str) -> YamlDocument | None:
         if path not in params:
-            params[path] = read_params(root, path) if os.path.isfile(os.path.join(root, path)) else None
+            present = os.path.isfile(os.path.join(root, path)) or refusal(root, path)  # a FIFO: refused, not missing
+            params[path] = read_params(root, path) if present else None
         return params[path]
 
     problems = find_stale(project, hashes=hashes, read=read)

@@ -1,11 +1,14 @@
-"""Writing outputs so that a failure never leaves a half-written file behind."""
+"""Writing outputs so that a failure never leaves a half-written file behind; reading regular files only."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import io
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +26,54 @@ def canonical_json(value: Any) -> str:
 
 
 def file_digest(path: str | os.PathLike[str], algorithm: str = "md5") -> str:
-    """Hex digest of a file, read in blocks."""
-    with open(path, "rb") as handle:
+    """Hex digest of a regular file, read in blocks."""
+    with open_regular(path) as handle:
         return hashlib.file_digest(handle, algorithm).hexdigest()
+
+
+class NotRegularFile(OSError):
+    """A FIFO, a device or a socket where a file was expected: reading it could block or never end."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """`a FIFO`, `a character device`... for an `st_mode` that is not a regular file's."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _not_regular(path: str | os.PathLike[str], mode: int) -> OSError:
+    if stat.S_ISDIR(mode):
+        return IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+    return NotRegularFile(errno.EINVAL, f"is {file_kind(mode)}, not a regular file", os.fspath(path))
+
+
+def open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
+    """Open a regular file for reading; anything else raises (IsADirectoryError, NotRegularFile) unread.
+
+    The type is checked before opening, so a FIFO or a device is never opened, and again on the open
+    descriptor (opened non-blocking), in case the path was swapped in between.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(path, mode)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, mode)
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def _default_file_mode() -> int:

@@ -6,6 +6,7 @@ scalars as DVC's ruamel does, so `1e-3` is a number and `on` is a string.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from lockship.core.errors import LockshipError
+from lockship.core.fsio import NotRegularFile, open_regular
 from lockship.core.yamlcompose import compose
 
 Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -125,11 +127,14 @@ def load_yaml(path: str | os.PathLike[str], *, loader: type[yaml.SafeLoader] = L
 
 
 def read_text(path: str | os.PathLike[str], *, name: str | None = None) -> str:
-    """A UTF-8 text file's content; a missing or unreadable file is a LockshipError naming `name` (default: path)."""
+    """A UTF-8 text file's content; a missing, unreadable or non-regular file is a LockshipError naming `name`
+    (default: path)."""
     name = name or os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
+        with io.TextIOWrapper(open_regular(path), encoding="utf-8") as handle:
             return handle.read()
+    except NotRegularFile as error:
+        raise LockshipError(f"{name}: {error.strerror}; lockship reads only regular files") from error
     except FileNotFoundError as error:
         raise LockshipError(f"{name}: file not found") from error
     except IsADirectoryError as error:

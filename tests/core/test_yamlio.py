@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -43,9 +44,13 @@ def test_errors_name_line_and_column(text: str, message: str) -> None:
     assert error.value.problems[0].startswith(message)
 
 
+@pytest.mark.timeout(30)
 def test_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it to read would wait for a writer forever
     for path, message in [
+        (tmp_path / "pipe.yaml", "pipe.yaml: is a FIFO, not a regular file; lockship reads only regular files"),
+        (Path("/dev/zero"), "/dev/zero: is a character device, not a regular file"),
         (tmp_path / "none.yaml", "none.yaml: file not found"),
         (tmp_path, "is a directory, expected a file"),
         (tmp_path / "bin.yaml", "bin.yaml: not UTF-8 text"),

@@ -14,11 +14,13 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from lockship.core.dvc.paths import Refused, is_md5, refusal
 from lockship.core.errors import LockshipError
-from lockship.core.fsio import write_outputs
+from lockship.core.fsio import NotRegularFile, file_kind, open_regular, write_outputs
 from lockship.core.globs import glob_regex
 
 CACHE_PATH = os.path.join(".dvc", "tmp", "lockship-hashes.json")
@@ -29,17 +31,6 @@ _MAX_LISTINGS = 64
 Ignored = Callable[[str, bool], bool]  # (repo-relative posix path, is_dir) -> excluded?
 MISSING = "missing"  # neither in the work tree nor a recorded output
 UNKNOWN = "unknown"  # inside a directory output whose listing is not at hand: cannot be checked
-
-
-_MD5 = re.compile(r"[0-9a-f]{32}")
-
-
-def is_md5(value: object, *, directory: bool = True) -> bool:
-    """Whether a recorded hash can be DVC's md5, and so may name an object in a cache or remote:
-    32 lowercase hex digits, plus `.dir` for a directory where `directory` allows one."""
-    if not isinstance(value, str):
-        return False
-    return _MD5.fullmatch(value.removesuffix(".dir") if directory else value) is not None
 
 
 def tree_md5(entries: Mapping[str, str]) -> str:
@@ -84,17 +75,22 @@ class HashCache:
             write_outputs({os.path.join(self.root, CACHE_PATH): json.dumps(stored, separators=(",", ":"))})
         self._dirty = False
 
-    def file_md5(self, relpath: str, stat: os.stat_result | None = None) -> str:
+    def file_md5(self, relpath: str, status: os.stat_result | None = None) -> str:
         """md5 of a file given by its repo-relative path; raises OSError when it cannot be read."""
         path = os.path.join(self.root, relpath)
-        stat = stat or os.stat(path)
+        status = status or os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            raise Refused(relpath, f"is {file_kind(status.st_mode)}, not a regular file")
         known = self.files.get(relpath)
         self._used.add(relpath)
-        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        key = (status.st_ino, status.st_size, status.st_mtime_ns)
         if known is not None and known[:3] == key:
             return known[3]
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "md5").hexdigest()
+        try:
+            with open_regular(path) as handle:
+                digest = hashlib.file_digest(handle, "md5").hexdigest()
+        except NotRegularFile as error:  # swapped since the stat
+            raise Refused(relpath, str(error.strerror)) from None
         self.hashed += 1
         self.files[relpath] = (*key, digest)
         self._dirty = True
@@ -104,6 +100,8 @@ class HashCache:
         """relpath (inside the directory) -> md5 of every file under a directory that DVC would hash."""
         entries: dict[str, str] = {}
         pending = [relpath]
+        start = os.stat(os.path.join(self.root, relpath))
+        walked = {(start.st_dev, start.st_ino)}
         while pending:
             current = pending.pop()
             with os.scandir(os.path.join(self.root, current)) as scan:
@@ -112,10 +110,17 @@ class HashCache:
                     is_dir = item.is_dir()
                     if ignored(child, is_dir):
                         continue
+                    why = refusal(self.root, child) if item.is_symlink() else None
+                    if why:
+                        raise Refused(child, why)
+                    status = item.stat()
                     if is_dir:
+                        if (status.st_dev, status.st_ino) in walked:
+                            raise Refused(child, "is a directory walked already (a symlink loop)")
+                        walked.add((status.st_dev, status.st_ino))
                         pending.append(child)
                     else:
-                        entries[child[len(relpath) + 1 :]] = self.file_md5(child, item.stat())
+                        entries[child[len(relpath) + 1 :]] = self.file_md5(child, status)
         return entries
 
     def listing(self, md5: str) -> dict[str, str] | None:
@@ -157,8 +162,11 @@ class IgnoreRules:
     @classmethod
     def load(cls, root: str) -> IgnoreRules:
         lines = [".git", ".hg/", ".dvc/"]
-        with contextlib.suppress(FileNotFoundError), open(os.path.join(root, ".dvcignore"), encoding="utf-8") as handle:
-            lines += handle.read().splitlines()
+        why = refusal(root, ".dvcignore")
+        if why:
+            raise LockshipError(f".dvcignore {why}; it must be a file of the repository")
+        with contextlib.suppress(FileNotFoundError), open_regular(os.path.join(root, ".dvcignore")) as handle:
+            lines += handle.read().decode("utf-8", "replace").splitlines()
         rules = []
         for raw in lines:
             line = raw.rstrip()
@@ -214,6 +222,10 @@ class Workspace:
         return None
 
     def work_tree(self, path: str) -> tuple[str, str]:
+        """The hash of a path from the work tree; raises Refused for one that must not be read."""
+        why = refusal(self.root, path)
+        if why:
+            raise Refused(path, why)
         full = os.path.join(self.root, path)
         if os.path.isdir(full):
             return self._tree(path), "work tree"

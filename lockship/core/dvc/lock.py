@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lockship.core.dvc.files import read_yaml
-from lockship.core.dvc.hashes import is_md5
+from lockship.core.dvc.paths import is_md5
 from lockship.core.errors import LockshipError
 from lockship.core.yamlio import KeyPath, YamlDocument
 

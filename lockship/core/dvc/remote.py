@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lockship.core.dvc.hashes import is_md5
+from lockship.core.dvc.paths import is_md5
 from lockship.core.errors import EXIT_USAGE, LockshipError
 from lockship.core.git.repo import git
 
