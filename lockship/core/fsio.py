@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -89,13 +90,15 @@ _FILE_MODE = _default_file_mode()
 def write_outputs(outputs: Mapping[str | os.PathLike[str], bytes | str]) -> None:
     """Write every output to a temporary file beside it, then rename them all into place.
 
-    Nothing is renamed until everything is written, so a failure leaves the old state.
+    Nothing is renamed until everything is written, so a failure leaves the old state. A run killed
+    between the renames leaves temporaries; the next write of the same outputs removes them.
     """
     pending: list[tuple[str, Path]] = []
     try:
         for target, content in sorted(outputs.items(), key=lambda item: str(item[0])):
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_temporaries(path)
             data = content.encode("utf-8") if isinstance(content, str) else content
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             pending.append((temporary, path))
@@ -110,3 +113,13 @@ def write_outputs(outputs: Mapping[str | os.PathLike[str], bytes | str]) -> None
         for temporary, _ in pending:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    # Named as mkstemp names ours below: the prefix, 8 random characters, the suffix.
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    with os.scandir(path.parent) as scan:
+        for entry in scan:
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
