@@ -137,6 +137,17 @@ def test_not_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert (code, lines) == (2, [f"{tmp_path}: not a git repository"])
 
 
+def test_a_bare_repository_or_a_git_directory_is_named_as_such(
+    tmp_path: Path, pipeline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "bare.git"
+    run("git", "clone", "-q", "--bare", pipeline, bare, cwd=tmp_path)
+    code, lines = run_main(bare, capsys)
+    assert (code, lines) == (2, [f"{bare}: is a bare repository; run the hook in a work tree"])
+    code, lines = run_main(pipeline / ".git", capsys)
+    assert (code, lines) == (2, [f"{pipeline / '.git'}: is inside a .git directory; run the hook in its work tree"])
+
+
 def test_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main(tmp_path / "nope", capsys) == (2, [f"{tmp_path / 'nope'}: no such directory"])
 
