@@ -76,7 +76,8 @@ class HashCache:
         self._dirty = False
 
     def file_md5(self, relpath: str, status: os.stat_result | None = None) -> str:
-        """md5 of a file given by its repo-relative path; raises OSError when it cannot be read."""
+        """md5 of a file given by its repo-relative path; raises Refused for a FIFO or a device, OSError when
+        it cannot be read."""
         path = os.path.join(self.root, relpath)
         status = status or os.stat(path)
         if not stat.S_ISREG(status.st_mode):
@@ -164,7 +165,7 @@ class IgnoreRules:
         lines = [".git", ".hg/", ".dvc/"]
         why = refusal(root, ".dvcignore")
         if why:
-            raise LockshipError(f".dvcignore {why}; it must be a file of the repository")
+            raise Refused(".dvcignore", why)
         with contextlib.suppress(FileNotFoundError), open_regular(os.path.join(root, ".dvcignore")) as handle:
             lines += handle.read().decode("utf-8", "replace").splitlines()
         rules = []

@@ -26,7 +26,7 @@ def is_md5(value: object, *, directory: bool = True) -> bool:
 
 
 class Refused(LockshipError):
-    """A path check-lock will not read: it leaves the repository, or is not a regular file or directory."""
+    """A path lockship will not read: it leaves the repository, or is not a regular file or directory."""
 
     def __init__(self, path: str, why: str) -> None:
         super().__init__(f"{path}: {why}; lockship reads only regular files and directories inside the repository")
