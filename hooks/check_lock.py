@@ -18,9 +18,10 @@ from collections.abc import Mapping, Sequence
 from lockship.core.dvc.files import Stage, load_stages, read_params
 from lockship.core.dvc.hashes import HashCache, IgnoreRules, Workspace
 from lockship.core.dvc.lock import LockEntry, load_dvc_file, load_lock
+from lockship.core.dvc.paths import refusal
 from lockship.core.dvc.staleness import Project, Stale, find_stale
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
-from lockship.core.git.repo import ls_files, toplevel
+from lockship.core.git.repo import git_ok, ls_files, toplevel
 from lockship.core.yamlio import YamlDocument
 
 _PIPELINE = ("dvc.yaml", "dvc.lock")
@@ -85,7 +86,8 @@ def check(root: str) -> list[Stale]:
 
     def read(path: str) -> YamlDocument | None:
         if path not in params:
-            params[path] = read_params(root, path) if os.path.isfile(os.path.join(root, path)) else None
+            present = os.path.isfile(os.path.join(root, path)) or refusal(root, path)  # a FIFO: refused, not missing
+            params[path] = read_params(root, path) if present else None
         return params[path]
 
     problems = find_stale(project, hashes=hashes, read=read)
@@ -98,6 +100,12 @@ def dvc_roots(start: str) -> list[str]:
     such as a monorepo's `dvc init --subdir` projects."""
     found = toplevel(start)
     if found is None:
+        if git_ok("rev-parse", "--is-bare-repository", cwd=start) == "true":
+            raise LockshipError(f"{start}: is a bare repository; run the hook in a work tree", exit_code=EXIT_USAGE)
+        if git_ok("rev-parse", "--is-inside-git-dir", cwd=start) == "true":
+            raise LockshipError(
+                f"{start}: is inside a .git directory; run the hook in its work tree", exit_code=EXIT_USAGE
+            )
         raise LockshipError(f"{start}: not a git repository", exit_code=EXIT_USAGE)
     top = os.path.realpath(found)
     current = os.path.realpath(start)

@@ -120,8 +120,13 @@ class Outcome:
     problems: list[str]  # empty when the push may go
 
 
-def read_side(commit: Commit, files: Mapping[str, str], *, required: bool) -> dict[tuple[str, str], float]:
-    """Every numeric metric of a commit's metrics files; unreadable files raise, absent ones raise if required."""
+def read_side(
+    commit: Commit, files: Mapping[str, str], *, required: bool, others: dict[tuple[str, str], str] | None = None
+) -> dict[tuple[str, str], float]:
+    """Every numeric metric of a commit's metrics files; unreadable files raise, absent ones raise if required.
+
+    `others` gets what each leaf that is not a finite number is (NaN, a string...).
+    """
     from lockship.core.metrics import parse_metrics
 
     values: dict[tuple[str, str], float] = {}
@@ -133,8 +138,12 @@ def read_side(commit: Commit, files: Mapping[str, str], *, required: bool) -> di
                 where = f"declared in {files[path]} but not in commit {commit.hexsha[:7]}"
                 problems.append(f"{path}: {where} (a metrics file must be in git: `cache: false`)")
             continue
+        leaves: dict[str, str] = {}
         try:
-            values.update({(path, k): v for k, v in parse_metrics(data, f"{path}@{commit.hexsha[:7]}").items()})
+            parsed = parse_metrics(data, f"{path}@{commit.hexsha[:7]}", leaves)
+            values.update({(path, k): v for k, v in parsed.items()})
+            if others is not None:
+                others.update({(path, k): what for k, what in leaves.items()})
         except LockshipError as error:
             problems.extend(error.problems)
     if problems:
@@ -161,8 +170,9 @@ def gate(
     if changed is not None and not changed & {*files, *files.values(), config_file}:
         return Outcome(["gate-metrics: no metrics file, dvc.yaml or config changed; skipped"], [], [])
     problems: list[str] = []
+    not_numbers: dict[tuple[str, str], str] = {}
     try:
-        new = read_side(new_commit, new_files, required=True)
+        new = read_side(new_commit, new_files, required=True, others=not_numbers)
     except LockshipError as error:
         problems.extend(error.problems)
         new = {}
@@ -180,8 +190,8 @@ def gate(
         if config.missing_base == "fail":
             raise LockshipError(f"{config.source or 'lockship.gate_metrics'}: {note}")
         notes.append(f"gate-metrics: {note}")
-    rows = compare(base, new, config, base_label=base_label)
-    names = {name for path, key in (*base, *new) for name in (key, f"{path}:{key}")}
+    rows = compare(base, new, config, base_label=base_label, not_numbers=not_numbers)
+    names = {name for path, key in (*base, *new, *not_numbers) for name in (key, f"{path}:{key}")}
     problems += [f"{config.source}: rule for '{name}' matches no metric" for name in sorted(set(config.rules) - names)]
     problems += [row.problem for row in rows if row.problem]
     return Outcome(notes, rows, problems)

@@ -1,6 +1,7 @@
 """guard-data: block committing to git a file that belongs in DVC, and say the command that fixes it.
 
-A staged file is blocked when it is larger than `--max-kb` or matches a data/model pattern, unless
+A staged file is blocked when it is larger than `--max-kb` or matches a data/model pattern (in any
+letter case: `MODEL.PKL` too), unless
 DVC declares it as an output with `cache: false` (metrics, plots: those belong in git). A file that
 DVC already tracks in its cache (a `.dvc` file or a cached `dvc.yaml` output) is blocked too: DVC
 refuses such a file in git, and committing it would put the data in git history after all.
@@ -12,6 +13,7 @@ import argparse
 import os
 import posixpath
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -60,12 +62,14 @@ def guard(
         if any(glob_match(path, pattern) for pattern in allow) or _declared(outputs.in_git, path):
             continue
         tracked = _declared(outputs.cached, path)
+        quoted = shlex.quote(path)  # the command is for pasting into a shell: `big file é.bin` is one argument
         if tracked:
-            problems.append(f"{path}: tracked by DVC ({tracked}) and staged in git too; git rm --cached {path}")
+            problems.append(f"{path}: tracked by DVC ({tracked}) and staged in git too; git rm --cached {quoted}")
             continue
-        fix = f"track it with DVC instead: git rm --cached {path} && dvc add {path}"
+        fix = f"track it with DVC instead: git rm --cached {quoted} && dvc add {quoted}"
         kilobytes = -(-size // 1024)
-        matched = next((pattern for pattern in patterns if glob_match(path, pattern)), None)
+        # Case-blind, as on the file systems of macOS and Windows: DATA.CSV is a CSV file.
+        matched = next((p for p in patterns if glob_match(path.casefold(), p.casefold())), None)
         if kilobytes > max_kb:
             problems.append(f"{path}: {kilobytes} KB, over the {max_kb} KB limit for files in git; {fix}")
         elif matched:

@@ -127,3 +127,26 @@ def copy_project(destination: Path) -> Path:
 def project(tmp_path: Path) -> Path:
     """A fresh clone-like copy of this project, with no DVC cache and no pipeline outputs."""
     return copy_project(tmp_path / "project")
+
+
+def billion_laughs(name: str = "lol", levels: int = 10) -> str:
+    """A YAML mapping whose `{name}{levels}` key stands for 10**levels scalars through nested aliases."""
+    lines = [f"{name}0: &{name}0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+    for level in range(1, levels + 1):
+        lines.append(f"{name}{level}: &{name}{level} [{', '.join([f'*{name}{level - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+def run_limited(
+    *args: str | Path, cwd: Path, memory_mb: int = 1024, cpu_seconds: int = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a command under hard limits on address space and CPU time: a runaway is killed, not waited for."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+
+    return subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False, preexec_fn=limit
+    )

@@ -20,6 +20,7 @@ from lockship.core.fsio import write_outputs
 from lockship.core.git.hooks import HOOK_TYPES, REPLACED_SUFFIX, hooks_dir, precommit_command, repo_root, run_precommit
 from lockship.core.git.precommit_config import CONFIG, HOOK_IDS, add_lockship, repo_url
 from lockship.core.git.repo import run_git
+from lockship.core.yamlio import read_text
 
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -120,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rev, how = resolve_rev(args.repo_url, args.rev)
     command = precommit_command()  # before any change: a missing pre-commit must leave the repo as it was
     config = root / CONFIG
-    text = config.read_text(encoding="utf-8") if config.exists() else None
+    text = read_text(config, name=CONFIG) if config.exists() else None
     updated, changes = add_lockship(text, url=args.repo_url, rev=rev, hook_ids=args.hooks, path=CONFIG)
     if updated != text:
         write_outputs({config: updated})

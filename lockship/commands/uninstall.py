@@ -16,6 +16,7 @@ from lockship.core.errors import entrypoint
 from lockship.core.fsio import write_outputs
 from lockship.core.git.hooks import HOOK_TYPES, REPLACED_SUFFIX, hooks_dir, precommit_command, repo_root, run_precommit
 from lockship.core.git.precommit_config import CONFIG, remove_lockship, repo_url
+from lockship.core.yamlio import read_text
 
 
 def restore_git_hooks(root: Path, directory: Path) -> list[str]:
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not config.exists():
         print(f"{CONFIG}: not found; lockship is not installed here")
         return 0
-    text, removed, left = remove_lockship(config.read_text(encoding="utf-8"), url=args.repo_url, path=CONFIG)
+    text, removed, left = remove_lockship(read_text(config, name=CONFIG), url=args.repo_url, path=CONFIG)
     if not removed:
         print(f"{CONFIG}: no lockship entry; nothing to remove")
         return 0

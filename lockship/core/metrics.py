@@ -22,29 +22,47 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, float]:
+def flatten(value: Any, prefix: str = "", others: dict[str, str] | None = None) -> dict[str, float]:
+    """Every finite number under `value` by dotted key; `others` gets what the other leaves are (NaN, a string...)."""
     if is_number(value):
         return {prefix: float(value)}
     if isinstance(value, Mapping):
         flat: dict[str, float] = {}
         for key, item in value.items():
-            flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+            flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key), others))
         return flat
+    if others is not None and prefix and not isinstance(value, list):
+        others[prefix] = describe_value(value)
     return {}
 
 
-def parse_metrics(data: bytes, label: str) -> dict[str, float]:
+def describe_value(value: Any) -> str:
+    """What a metric value that is not a finite number is, for a message: `NaN`, `a string ('n/a')`..."""
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else "infinite"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    return "null" if value is None else type(value).__name__
+
+
+def parse_metrics(data: bytes, label: str, others: dict[str, str] | None = None) -> dict[str, float]:
+    """The metrics of a JSON or YAML file; with `others`, also what its non-number leaves are."""
     text = data.decode("utf-8", "replace")
-    if label.split("@")[0].endswith((".yaml", ".yml")):
-        parsed = parse_yaml(text, label).data
-    else:
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise LockshipError(f"{label}:{error.lineno}: not valid JSON: {error.msg}") from error
-    if not isinstance(parsed, Mapping):
-        raise LockshipError(f"{label}: expected a mapping of metric names to values")
-    return flatten(parsed)
+    try:
+        if label.split("@")[0].endswith((".yaml", ".yml")):
+            parsed = parse_yaml(text, label).data
+        else:
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise LockshipError(f"{label}:{error.lineno}: not valid JSON: {error.msg}") from error
+        if not isinstance(parsed, Mapping):
+            raise LockshipError(f"{label}: expected a mapping of metric names to values")
+        return flatten(parsed, "", others)
+    except RecursionError:
+        raise LockshipError(f"{label}: nested too deep to be a metrics file") from None
 
 
 @dataclass(frozen=True)
@@ -64,15 +82,28 @@ def compare(
     config: GateMetricsConfig,
     *,
     base_label: str,
+    not_numbers: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Row]:
-    """One row per metric on either side; a row with a problem blocks the push."""
+    """One row per metric on either side; a row with a problem blocks the push.
+
+    `not_numbers`: leaves of the pushed metrics files that are not finite numbers (what each is), so
+    that a gated metric that became NaN or a string is called that, not missing.
+    """
     rows: list[Row] = []
-    several_files = len({path for path, _ in (*base, *new)}) > 1
-    for path, key in sorted({*base, *new}):
+    not_numbers = {k: v for k, v in (not_numbers or {}).items() if k in base or config.rule_for(*k)}
+    several_files = len({path for path, _ in (*base, *new, *not_numbers)}) > 1
+    for path, key in sorted({*base, *new, *not_numbers}):
         name = f"{path}:{key}" if several_files else key
         rule = config.rule_for(path, key)
         old, value = base.get((path, key)), new.get((path, key))
         described = rule.describe() if rule else "not gated"
+        if value is None and (path, key) in not_numbers:
+            what = not_numbers[(path, key)]
+            problem = f"{path}: metric '{key}' is not a number in the pushed commit: {what}" if rule else ""
+            rows.append(
+                Row(name, old, None, None, described, "FAIL: not a number" if rule else "not a number", problem)
+            )
+            continue
         if value is None:
             problem = f"{path}: metric '{key}' is on {base_label} but missing from the pushed commit" if rule else ""
             rows.append(Row(name, old, None, None, described, "FAIL: missing" if rule else "removed", problem))

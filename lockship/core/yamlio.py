@@ -6,6 +6,7 @@ scalars as DVC's ruamel does, so `1e-3` is a number and `on` is a string.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from typing import Any
 import yaml
 
 from lockship.core.errors import LockshipError
+from lockship.core.fsio import NotRegularFile, open_regular
+from lockship.core.yamlcompose import compose
 
 Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -78,26 +81,43 @@ class YamlDocument:
 
 
 def parse_yaml(text: str, path: str, *, loader: type[yaml.SafeLoader] = Loader) -> YamlDocument:
-    """Parse one YAML document; syntax errors and duplicate keys raise LockshipError with line and column."""
+    """Parse one YAML document; syntax errors, duplicate keys and alias bombs raise LockshipError with the line."""
     try:
         reader = loader(text)
         try:
-            node = reader.get_single_node()
+            node = compose(reader, path)
             data = reader.construct_document(node) if node is not None else None
         finally:
             reader.dispose()
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        problem = error.problem or error.context or "invalid YAML"
-        raise LockshipError(f"{where}: invalid YAML: {problem}") from error
+        raise _marked(error, path) from error
     except (yaml.YAMLError, ValueError) as error:  # ValueError: a 1.2 number that int()/float() refuse
         raise LockshipError(f"{path}: invalid YAML: {error}") from error
     lines: dict[KeyPath, int] = {}
     if node is not None:
         lines[()] = node.start_mark.line + 1
-        _record_lines(node, (), lines, path)
+        _record_lines(node, (), lines)
     return YamlDocument(path=path, data=data, lines=lines)
+
+
+def compose_yaml(text: str, path: str, *, loader: type[yaml.SafeLoader] = Loader) -> yaml.Node | None:
+    """The node graph of one YAML document (None when empty), with the limits and errors of `parse_yaml`."""
+    try:
+        reader = loader(text)
+        try:
+            return compose(reader, path)
+        finally:
+            reader.dispose()
+    except yaml.MarkedYAMLError as error:
+        raise _marked(error, path) from error
+    except yaml.YAMLError as error:
+        raise LockshipError(f"{path}: invalid YAML: {error}") from error
+
+
+def _marked(error: yaml.MarkedYAMLError, path: str) -> LockshipError:
+    mark = error.problem_mark or error.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+    return LockshipError(f"{where}: invalid YAML: {error.problem or error.context or 'invalid YAML'}")
 
 
 def load_yaml(path: str | os.PathLike[str], *, loader: type[yaml.SafeLoader] = Loader) -> YamlDocument:
@@ -107,11 +127,14 @@ def load_yaml(path: str | os.PathLike[str], *, loader: type[yaml.SafeLoader] = L
 
 
 def read_text(path: str | os.PathLike[str], *, name: str | None = None) -> str:
-    """A UTF-8 text file's content; a missing or unreadable file is a LockshipError naming `name` (default: path)."""
+    """A UTF-8 text file's content; a missing, unreadable or non-regular file is a LockshipError naming `name`
+    (default: path)."""
     name = name or os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
+        with io.TextIOWrapper(open_regular(path), encoding="utf-8") as handle:
             return handle.read()
+    except NotRegularFile as error:
+        raise LockshipError(f"{name}: {error.strerror}; lockship reads only regular files") from error
     except FileNotFoundError as error:
         raise LockshipError(f"{name}: file not found") from error
     except IsADirectoryError as error:
@@ -122,18 +145,13 @@ def read_text(path: str | os.PathLike[str], *, name: str | None = None) -> str:
         raise LockshipError(f"{name}: cannot read: {error.strerror}") from error
 
 
-def _record_lines(node: yaml.Node, keys: KeyPath, lines: dict[KeyPath, int], path: str) -> None:
+def _record_lines(node: yaml.Node, keys: KeyPath, lines: dict[KeyPath, int]) -> None:
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen and key != "<<":
-                raise LockshipError(f"{path}:{line}:{key_node.start_mark.column + 1}: duplicate key '{key}'")
-            seen.add(key)
-            lines[(*keys, key)] = line
-            _record_lines(value_node, (*keys, key), lines, path)
+            lines[(*keys, key)] = key_node.start_mark.line + 1
+            _record_lines(value_node, (*keys, key), lines)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[(*keys, index)] = item.start_mark.line + 1
-            _record_lines(item, (*keys, index), lines, path)
+            _record_lines(item, (*keys, index), lines)

@@ -10,7 +10,7 @@ import yaml
 from lockship import __version__
 from lockship.commands.install import main
 from lockship.core.git.precommit_config import HOOK_IDS
-from tests.conftest import run
+from tests.conftest import billion_laughs, run
 
 USER_CONFIG = """\
 # team hooks: keep this comment
@@ -167,6 +167,18 @@ def broken_config(repo: Path) -> None:
     (repo / ".pre-commit-config.yaml").write_text("repos:\n  - repo: x\n   rev: y\n")
 
 
+def latin1_config(repo: Path) -> None:
+    (repo / ".pre-commit-config.yaml").write_bytes("# équipe\nrepos: []\n".encode("latin-1"))
+
+
+def recursive_config(repo: Path) -> None:
+    (repo / ".pre-commit-config.yaml").write_text("repos: &r\n  - repo: local\n    hooks: *r\n")
+
+
+def alias_bomb_config(repo: Path) -> None:
+    (repo / ".pre-commit-config.yaml").write_text(billion_laughs() + "repos: []\n")
+
+
 def hooks_path_set(repo: Path) -> None:
     run("git", "config", "core.hooksPath", ".githooks", cwd=repo)
 
@@ -177,6 +189,9 @@ def hooks_path_set(repo: Path) -> None:
         (None, ["--repo", "{tmp}/nowhere"], 2, "{tmp}/nowhere: no such directory"),
         ("plain-dir", ["--repo", "{tmp}/plain"], 1, "{tmp}/plain: not a git repository"),
         (broken_config, [], 1, ".pre-commit-config.yaml:3:4: invalid YAML: "),
+        (latin1_config, [], 1, ".pre-commit-config.yaml: not UTF-8 text"),
+        (recursive_config, [], 1, ".pre-commit-config.yaml:3: YAML alias *r is inside its own anchor (recursive)"),
+        (alias_bomb_config, [], 1, ".pre-commit-config.yaml:5: YAML aliases expand too far"),
         (hooks_path_set, [], 1, "{repo}: git config core.hooksPath is set to '.githooks'"),
         (None, ["--rev", "no-such-tag"], 2, "--rev no-such-tag: no such tag or branch in {url}"),
         (None, ["--rev", "0" * 40], 2, f"--rev {'0' * 40}: no such commit in {{url}}"),

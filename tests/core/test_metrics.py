@@ -6,6 +6,7 @@ import pytest
 
 from lockship.core import metrics as metrics_core
 from lockship.core.config import GateMetricsConfig, Rule
+from lockship.core.errors import LockshipError
 
 
 def test_compare_flags_regressions_and_one_sided_metrics() -> None:
@@ -42,3 +43,13 @@ def test_only_finite_numbers_are_metrics() -> None:
         False,
         False,
     ]
+
+
+def test_leaves_that_are_not_numbers_are_described_and_deep_nesting_is_one_line() -> None:
+    others: dict[str, str] = {}
+    data = b'{"a": NaN, "b": {"c": "n/a", "d": true, "e": [1]}, "f": 1}'
+    assert metrics_core.parse_metrics(data, "m.json@abc", others) == {"f": 1.0}
+    assert others == {"a": "NaN", "b.c": "a string ('n/a')", "b.d": "a boolean (true)"}
+    with pytest.raises(LockshipError) as error:
+        metrics_core.parse_metrics(b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, "m.json@abc")
+    assert error.value.problems == ("m.json@abc: nested too deep to be a metrics file",)

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lockship.core.errors import LockshipError
-from lockship.core.yamlio import Yaml12Loader, load_yaml, parse_yaml, read_text
+from lockship.core.yamlcompose import MAX_ALIAS_NODES, MAX_DEPTH
+from lockship.core.yamlio import Loader, Yaml12Loader, load_yaml, parse_yaml, read_text
+from tests.conftest import billion_laughs
 
 
 def test_lines_of_keys_and_items() -> None:
@@ -39,9 +44,13 @@ def test_errors_name_line_and_column(text: str, message: str) -> None:
     assert error.value.problems[0].startswith(message)
 
 
+@pytest.mark.timeout(30)
 def test_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it to read would wait for a writer forever
     for path, message in [
+        (tmp_path / "pipe.yaml", "pipe.yaml: is a FIFO, not a regular file; lockship reads only regular files"),
+        (Path("/dev/zero"), "/dev/zero: is a character device, not a regular file"),
         (tmp_path / "none.yaml", "none.yaml: file not found"),
         (tmp_path, "is a directory, expected a file"),
         (tmp_path / "bin.yaml", "bin.yaml: not UTF-8 text"),
@@ -61,3 +70,52 @@ def test_the_loader_is_chosen_per_call(tmp_path: Path) -> None:
 def test_read_text_names_the_file_as_asked(tmp_path: Path) -> None:
     with pytest.raises(LockshipError, match=r"^sub/none.yaml: file not found$"):
         read_text(tmp_path / "none.yaml", name="sub/none.yaml")
+
+
+def test_an_alias_bomb_stops_at_the_cap_in_bounded_memory() -> None:
+    text = billion_laughs()  # 10**10 scalars if expanded
+    tracemalloc.start()
+    try:
+        with pytest.raises(LockshipError) as error:
+            parse_yaml(text, "params.yaml", loader=Yaml12Loader)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert error.value.problems == (f"params.yaml:5: YAML aliases expand too far (over {MAX_ALIAS_NODES} nodes)",)
+    assert peak < 20 << 20
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("loop: &loop [*loop]\n", "f.yaml:1: YAML alias *loop is inside its own anchor (recursive)"),
+        ("a: &m {b: *m}\n", "f.yaml:1: YAML alias *m is inside its own anchor (recursive)"),
+        ("[" * 200 + "]" * 200, f"f.yaml:1: YAML nested too deep (over {MAX_DEPTH} levels)"),
+        # Each alias is small, but the depth it stands for is counted: data walkers recurse through it.
+        (
+            "".join(f"a{i}: &a{i} [{'*a' + str(i - 1) if i else 1}]\n" for i in range(MAX_DEPTH + 1)),
+            f"f.yaml:{MAX_DEPTH}: YAML nested too deep (over {MAX_DEPTH} levels)",
+        ),
+    ],
+)
+def test_recursive_aliases_and_deep_nesting_are_one_line(text: str, expected: str) -> None:
+    for loader in (Loader, Yaml12Loader, yaml.SafeLoader):
+        with pytest.raises(LockshipError) as error:
+            parse_yaml(text, "f.yaml", loader=loader)
+        assert error.value.problems == (expected,)
+
+
+def test_ordinary_anchors_aliases_and_merges_still_read() -> None:
+    text = "base: &base {lr: 0.1, depth: 3}\nsmall: {<<: *base, depth: 2}\ncopy: *base\nitems: &i [1, 2]\nmore: *i\n"
+    document = parse_yaml(text, "f.yaml")
+    assert document.data == {
+        "base": {"lr": 0.1, "depth": 3},
+        "small": {"lr": 0.1, "depth": 2},
+        "copy": {"lr": 0.1, "depth": 3},
+        "items": [1, 2],
+        "more": [1, 2],
+    }
+    assert document.line(("small", "depth")) == 2 and document.line(("copy", "lr")) == 1
+    # Just under the cap is fine: a legitimate file with many aliases is not refused.
+    within = "a: &a [" + ", ".join(["x"] * 999) + "]\nb: [" + ", ".join(["*a"] * (MAX_ALIAS_NODES // 1000)) + "]\n"
+    assert len(parse_yaml(within, "f.yaml").data["b"]) == MAX_ALIAS_NODES // 1000

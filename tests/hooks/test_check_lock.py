@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,17 @@ def test_not_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert (code, lines) == (2, [f"{tmp_path}: not a git repository"])
 
 
+def test_a_bare_repository_or_a_git_directory_is_named_as_such(
+    tmp_path: Path, pipeline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "bare.git"
+    run("git", "clone", "-q", "--bare", pipeline, bare, cwd=tmp_path)
+    code, lines = run_main(bare, capsys)
+    assert (code, lines) == (2, [f"{bare}: is a bare repository; run the hook in a work tree"])
+    code, lines = run_main(pipeline / ".git", capsys)
+    assert (code, lines) == (2, [f"{pipeline / '.git'}: is inside a .git directory; run the hook in its work tree"])
+
+
 def test_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main(tmp_path / "nope", capsys) == (2, [f"{tmp_path / 'nope'}: no such directory"])
 
@@ -228,3 +240,85 @@ def test_second_run_reuses_the_stat_cache(pipeline: Path) -> None:
     (pipeline / "lib/core.py").write_text("# core v2\n")
     assert [p.reason.split(" (")[0] for p in check(str(pipeline))] == ["dep lib changed"]
     assert stored.read_text() != first[1]
+
+
+# --- hostile deps: nothing outside the repository and nothing but regular files is opened --------
+
+HOSTILE = """\
+stages:
+  grab:
+    cmd: python grab.py
+    deps:
+      - pipe
+      - ../../../../../../../../dev/zero
+      - {secret}
+      - zero-link
+      - away-link
+      - folder
+    params:
+      - {secret_params}:
+    outs: [grabbed.txt]
+"""
+MD5 = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.timeout(60)
+def test_deps_outside_the_repository_or_not_regular_files_are_never_read(
+    dvc_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret, secret_params = tmp_path / "secret.txt", tmp_path / "secret.yaml"
+    secret.write_text("TOPSECRET\n")
+    secret_params.write_text("key: TOPSECRET\n")
+    deps = ["pipe", "../../../../../../../../dev/zero", str(secret), "zero-link", "away-link", "folder"]
+    lock = "".join(f"    - path: {dep}\n      hash: md5\n      md5: {MD5}\n" for dep in deps)
+    write(
+        dvc_repo,
+        {
+            "dvc.yaml": HOSTILE.format(secret=secret, secret_params=secret_params),
+            "dvc.lock": (
+                f"schema: '2.0'\nstages:\n  grab:\n    cmd: python grab.py\n    deps:\n{lock}"
+                f"    params:\n      {secret_params}:\n        key: other\n"
+                f"    outs:\n    - path: grabbed.txt\n      hash: md5\n      md5: {MD5}\n"
+            ),
+            "folder/a.txt": "a\n",
+        },
+    )
+    os.mkfifo(dvc_repo / "pipe")  # a FIFO blocks whoever opens it until a writer comes
+    os.mkfifo(dvc_repo / "folder" / "inner-pipe")
+    (dvc_repo / "zero-link").symlink_to("/dev/zero")  # git commits symlinks: a clone can hold this one
+    (dvc_repo / "away-link").symlink_to(secret)
+    code, lines = run_main(dvc_repo, capsys)
+    suffix = "; check-lock reads only regular files and directories inside the repository"
+    assert code == 1
+    assert sorted(lines) == sorted(
+        f"dvc.yaml:2: stage 'grab': {line}{suffix}"
+        for line in [
+            "dep pipe is a FIFO, not a regular file",
+            "dep ../../../../../../../../dev/zero is outside the repository",
+            f"dep {secret} is outside the repository",
+            "dep zero-link leads outside the repository through a symlink",
+            "dep away-link leads outside the repository through a symlink",
+            "dep folder: folder/inner-pipe is a FIFO, not a regular file",
+            f"params file {secret_params} is outside the repository",
+        ]
+    )
+    cached = (dvc_repo / CACHE_PATH).read_text() if (dvc_repo / CACHE_PATH).exists() else ""
+    assert "secret" not in cached and "zero" not in cached and "pipe" not in cached
+    assert "TOPSECRET" not in "\n".join(lines)
+
+
+@pytest.mark.timeout(60)
+def test_a_dvcignore_or_params_file_that_is_a_fifo_is_one_line(
+    pipeline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (pipeline / "params.yaml").unlink()
+    os.mkfifo(pipeline / "params.yaml")
+    code, lines = run_main(pipeline, capsys)
+    suffix = "lockship reads only regular files and directories inside the repository"
+    assert (code, lines) == (1, [f"params.yaml: is a FIFO, not a regular file; {suffix}"])
+    (pipeline / "params.yaml").unlink()
+    (pipeline / "params.yaml").write_text("train:\n  seed: 42\n")
+    (pipeline / ".dvcignore").unlink()
+    (pipeline / ".dvcignore").symlink_to("/dev/zero")
+    code, lines = run_main(pipeline, capsys)
+    assert (code, lines) == (1, [f".dvcignore: leads outside the repository through a symlink; {suffix}"])

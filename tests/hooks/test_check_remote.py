@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from lockship.core.dvc.remote import needed_objects
+from lockship.core.errors import LockshipError
 from lockship.hooks import check_remote
+from lockship.hooks.check_remote import referenced_outputs
 from tests.conftest import run
 from tests.hooks.conftest import outside_git, use_hooks
 
@@ -194,6 +197,53 @@ def test_bad_input_is_one_line_and_changes_nothing(
         assert snapshot(repo, tmp_path / "store") == before
     else:
         assert list(repo.iterdir()) == []
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
+@pytest.mark.parametrize("lock_or_dvc_file", ["dvc.lock", "data/raw.csv.dvc"])
+def test_a_crafted_md5_names_no_path_and_writes_nothing(
+    lock_or_dvc_file: str, in_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The remote two levels down, so that the crafted hash would land inside tmp_path: from the cache
+    # (.dvc/cache/files/md5/) it reads the repo's git-ignored .env, into the remote it writes tmp_path/.env.
+    run("dvc", "remote", "modify", "store", "url", "../../remotes/store", cwd=in_project)
+    (tmp_path / "remotes" / "store").mkdir(parents=True)
+    (in_project / ".gitignore").write_text("/.env\n")
+    (in_project / ".env").write_text("API_KEY=secret\n")
+    text = (in_project / lock_or_dvc_file).read_text()
+    lines = text.splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if "md5: " in line and "outs" in "".join(lines[:i]))
+    indent = lines[number][: lines[number].index("md5: ")]
+    lines[number] = f"{indent}md5: ..//../../../.env\n"
+    (in_project / lock_or_dvc_file).write_text("".join(lines))
+    run("git", "commit", "-qam", "crafted hash", cwd=in_project)
+    before = files_under(tmp_path)
+    assert check_remote.main(["--push"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"{lock_or_dvc_file}@")
+    assert f":{number + 1}: " in err[0] and err[0].endswith(
+        "'..//../../../.env' is not a DVC md5 (32 lowercase hex digits, `.dir` after a directory's)"
+    )
+    assert files_under(tmp_path) == before
+    assert not (tmp_path / ".env").exists() and not (tmp_path.parent / ".env").exists()
+
+
+def test_a_crafted_directory_listing_names_no_path(in_project: Path, tmp_path: Path) -> None:
+    """A listing in the remote (anyone with write access to it) is read as data, never as paths."""
+    (tmp_path / "store").mkdir()
+    assert check_remote.main(["--push"]) == 0
+    listing = next(p for p in (tmp_path / "store").rglob("*.dir"))
+    listing.write_text('[{"md5": "..//../../../.env", "relpath": "x"}]')
+    before = files_under(tmp_path)
+    with pytest.raises(LockshipError, match=r"not a DVC directory listing: '..//../../../.env' is not a file's md5"):
+        needed_objects(
+            next(o for o in referenced_outputs(None) if o.md5.endswith(".dir")), tmp_path / "store", tmp_path
+        )
+    assert files_under(tmp_path) == before
 
 
 # --- real pushes through pre-commit -----------------------------------------------------------------

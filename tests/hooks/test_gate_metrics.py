@@ -114,6 +114,32 @@ def test_metric_on_one_side_only(in_repo: Path, capsys: pytest.CaptureFixture[st
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ('{"accuracy": NaN, "loss": 0.3}', "NaN"),
+        ('{"accuracy": "n/a", "loss": 0.3}', "a string ('n/a')"),
+        ('{"accuracy": null, "loss": 0.3}', "null"),
+        ('{"accuracy": Infinity, "loss": 0.3}', "infinite"),
+    ],
+)
+def test_a_metric_that_is_not_a_number_is_called_that(
+    in_repo: Path, capsys: pytest.CaptureFixture[str], text: str, what: str
+) -> None:
+    commit(in_repo, "broken metric", {"metrics.json": text})
+    assert gate_metrics.main([]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"metrics.json: metric 'accuracy' is not a number in the pushed commit: {what}"]
+    assert "| accuracy | 0.95 | — | — | higher is better, min 0.8, drop <= 0.01 | FAIL: not a number |" in out
+    # With no base to compare with, the rule still names what the value is, not "matches no metric".
+    run("git", "checkout", "-q", "--orphan", "fresh", cwd=in_repo)
+    commit(in_repo, "fresh", {"metrics.json": text})
+    assert gate_metrics.main(["--remote", "origin"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"metrics.json: metric 'accuracy' is not a number in the pushed commit: {what}"
+    ]
+
+
 def test_metrics_file_missing_or_not_json(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = status(in_repo)
     run("git", "rm", "-q", "metrics.json", cwd=in_repo)

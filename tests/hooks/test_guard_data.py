@@ -28,6 +28,36 @@ def test_data_and_model_patterns_are_blocked_with_the_fixing_command() -> None:
     ]
 
 
+def test_patterns_ignore_letter_case_and_the_command_is_shell_quoted(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(git_repo)
+    names = ["DATA.CSV", "model.PKL", "weights.Safetensors", "big file é.bin", "it's $(touch pwned).npy"]
+    for name in names:
+        (git_repo / name).write_bytes(b"x" * (600 * 1024 if name.endswith(".bin") else 10))
+    run("git", "add", "--", *names, cwd=git_repo)
+    assert main(names) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "DATA.CSV: a data or model file (*.csv) staged in git; "
+        "track it with DVC instead: git rm --cached DATA.CSV && dvc add DATA.CSV",
+        "big file é.bin: 600 KB, over the 500 KB limit for files in git; "
+        "track it with DVC instead: git rm --cached 'big file é.bin' && dvc add 'big file é.bin'",
+        "it's $(touch pwned).npy: a data or model file (*.npy) staged in git; "
+        "track it with DVC instead: git rm --cached 'it'\"'\"'s $(touch pwned).npy' "
+        "&& dvc add 'it'\"'\"'s $(touch pwned).npy'",
+        "model.PKL: a data or model file (*.pkl) staged in git; "
+        "track it with DVC instead: git rm --cached model.PKL && dvc add model.PKL",
+        "weights.Safetensors: a data or model file (*.safetensors) staged in git; "
+        "track it with DVC instead: git rm --cached weights.Safetensors && dvc add weights.Safetensors",
+    ]
+    for line in err:  # each command, pasted into a shell, unstages exactly its file
+        command = line.split("instead: ")[1].split(" && ")[0]
+        run("sh", "-c", command, cwd=git_repo)
+    assert run("git", "diff", "--cached", "--name-only", cwd=git_repo).stdout == ""
+    assert not (git_repo / "pwned").exists()
+
+
 def test_files_over_the_size_limit_are_blocked_whatever_their_name() -> None:
     problems = check({"blob.bin": 501 * 1024, "ok.bin": 500 * 1024}, max_kb=500)
     assert problems == [
@@ -60,7 +90,7 @@ def test_allow_patterns_and_custom_patterns() -> None:
 def test_dvc_outputs_reads_dvc_files_and_every_stage_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
-    (tmp_path / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
+    (tmp_path / "data.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n")
     (tmp_path / "sub" / "dvc.yaml").write_text(
         "stages:\n"
         "  train:\n"

@@ -8,6 +8,7 @@ import pytest
 
 from lockship.core.errors import LockshipError
 from lockship.stages import prepare
+from tests.conftest import billion_laughs
 from tests.stages.conftest import outputs_in, set_params, small_frame
 
 
@@ -142,6 +143,8 @@ def test_every_params_problem_is_reported_at_once(
         ("train: {}\n", r"^params.yaml:1: section 'prepare': missing$"),
         ("prepare: 3\n", r"^params.yaml:1: section 'prepare': expected a mapping, got 3$"),
         ("prepare:\n  seed: 1\n  seed: 2\n", r"^params.yaml:3:3: duplicate key 'seed'$"),
+        ("loop: &loop [*loop]\n", r"^params.yaml:1: YAML alias \*loop is inside its own anchor \(recursive\)$"),
+        (billion_laughs() + "prepare: {}\n", r"^params.yaml:5: YAML aliases expand too far \(over 100000 nodes\)$"),
     ],
 )
 def test_missing_or_malformed_params_file(

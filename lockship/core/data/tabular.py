@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 _LINE_IN_MESSAGE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -50,10 +51,16 @@ def _read_csv(name: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError as error:
         raise LockshipError(f"{name}: no header row; the file holds no columns") from error
     except pd.errors.ParserError as error:
+        # pandas counts records, not lines: a quoted newline makes a record span several lines.
         match = _LINE_IN_MESSAGE.search(str(error))
         if match:
-            expected, line, saw = match.groups()
+            expected, record, saw = match.groups()
+            line = _physical_line(name, int(record))
             raise LockshipError(f"{name}:{line}: expected {expected} fields as in the header, saw {saw}") from error
+        match = _OPEN_QUOTE.search(str(error))
+        if match:
+            line = _physical_line(name, int(match[1]) + 1)  # this one counts from 0
+            raise LockshipError(f"{name}:{line}: a quoted value starts here and never ends") from error
         raise LockshipError(f"{name}: malformed CSV: {str(error).strip()}") from error
     unnamed = [str(column) for column in frame.columns if str(column).startswith("Unnamed: ")]
     if unnamed:
@@ -77,6 +84,23 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     """Serialise a table as CSV deterministically: no index, `\\n` line ends, floats that round-trip."""
     text: str = frame.to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8")
+
+
+def _physical_line(name: str, record: int) -> int:
+    """The line on which the `record`-th record (1-based, header and blank lines included) starts."""
+    import csv
+
+    start = 1
+    with open(name, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            for number, _ in enumerate(reader, start=1):
+                if number == record:
+                    break
+                start = reader.line_num + 1
+        except csv.Error:  # an open quote runs to the end: the record starts where the last one ended
+            pass
+    return start
 
 
 def _first_non_utf8_line(name: str) -> int:

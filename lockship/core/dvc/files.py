@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from lockship.core.dvc.interpolate import interpolate, merge_into, to_str
+from lockship.core.dvc.paths import Refused, refusal
 from lockship.core.errors import LockshipError
 from lockship.core.yamlio import Yaml12Loader, YamlDocument, parse_yaml, read_text
 
@@ -58,18 +59,26 @@ def parse_params(text: str, path: str, *, loader: type[yaml.SafeLoader] = Yaml12
             place = _TOML_PLACE.match(str(error))
             where = f"{path}:{place[2]}:{place[3]}" if place else path
             raise LockshipError(f"{where}: invalid TOML: {place[1] if place else error}") from error
+        except RecursionError:
+            raise LockshipError(f"{path}: TOML nested too deep") from None
     if suffix != ".json":
         return parse_yaml(text, path, loader=loader)
     try:
         return YamlDocument(path, json.loads(text))
     except json.JSONDecodeError as error:
         raise LockshipError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
+    except RecursionError:
+        raise LockshipError(f"{path}: JSON nested too deep") from None
 
 
 def read_params(root: str, relpath: str) -> YamlDocument:
-    """A params file (YAML, JSON or TOML) as a mapping, read as DVC reads it."""
+    """A params file (YAML, JSON or TOML) as a mapping, read as DVC reads it; one outside the repository
+    (a dvc.yaml may name any path) raises Refused unread."""
     if relpath.endswith(".py"):
         raise LockshipError(f"{relpath}: Python params files are not supported; use YAML, JSON or TOML")
+    why = refusal(root, relpath)
+    if why:
+        raise Refused(relpath, why)
     text = read_text(os.path.join(root, relpath), name=relpath)
     document = parse_params(text, relpath)
     if relpath.endswith(".json"):  # valid JSON is YAML 1.2: read again for the lines of its keys
@@ -94,7 +103,10 @@ def load_vars(root: str, wdir: str, items: Any, context: dict[str, Any], where: 
             raise LockshipError(f"{where}: vars: expected a file name or a mapping, got {item!r}")
         name, _, keys = item.partition(":")
         relpath = posixpath.normpath(posixpath.join(wdir, name))
-        data = read_params(root, relpath).data
+        try:
+            data = read_params(root, relpath).data
+        except Refused as error:
+            raise LockshipError(f"{where}: vars: {error.problems[0]}") from None
         if keys:
             missing = [k for k in keys.split(",") if k not in data]
             if missing:
@@ -176,7 +188,7 @@ def load_stages(root: str, dvcfile: str) -> list[Stage]:
         raise LockshipError(f"{document.where(('stages',))}: expected a mapping of stages")
     base = posixpath.dirname(dvcfile)
     context: dict[str, Any] = {}
-    if os.path.isfile(os.path.join(root, base, PARAMS_FILE)):
+    if os.path.lexists(os.path.join(root, base, PARAMS_FILE)):
         merge_into(context, read_params(root, _rel(base, PARAMS_FILE)).data)
     load_vars(root, base, data.get("vars", []), context, document.where(("vars",)))
     stages: list[Stage] = []

@@ -14,11 +14,13 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from lockship.core.dvc.paths import Refused, is_md5, refusal
 from lockship.core.errors import LockshipError
-from lockship.core.fsio import write_outputs
+from lockship.core.fsio import NotRegularFile, file_kind, open_regular, write_outputs
 from lockship.core.globs import glob_regex
 
 CACHE_PATH = os.path.join(".dvc", "tmp", "lockship-hashes.json")
@@ -73,17 +75,23 @@ class HashCache:
             write_outputs({os.path.join(self.root, CACHE_PATH): json.dumps(stored, separators=(",", ":"))})
         self._dirty = False
 
-    def file_md5(self, relpath: str, stat: os.stat_result | None = None) -> str:
-        """md5 of a file given by its repo-relative path; raises OSError when it cannot be read."""
+    def file_md5(self, relpath: str, status: os.stat_result | None = None) -> str:
+        """md5 of a file given by its repo-relative path; raises Refused for a FIFO or a device, OSError when
+        it cannot be read."""
         path = os.path.join(self.root, relpath)
-        stat = stat or os.stat(path)
+        status = status or os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            raise Refused(relpath, f"is {file_kind(status.st_mode)}, not a regular file")
         known = self.files.get(relpath)
         self._used.add(relpath)
-        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        key = (status.st_ino, status.st_size, status.st_mtime_ns)
         if known is not None and known[:3] == key:
             return known[3]
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "md5").hexdigest()
+        try:
+            with open_regular(path) as handle:
+                digest = hashlib.file_digest(handle, "md5").hexdigest()
+        except NotRegularFile as error:  # swapped since the stat
+            raise Refused(relpath, str(error.strerror)) from None
         self.hashed += 1
         self.files[relpath] = (*key, digest)
         self._dirty = True
@@ -93,6 +101,8 @@ class HashCache:
         """relpath (inside the directory) -> md5 of every file under a directory that DVC would hash."""
         entries: dict[str, str] = {}
         pending = [relpath]
+        start = os.stat(os.path.join(self.root, relpath))
+        walked = {(start.st_dev, start.st_ino)}
         while pending:
             current = pending.pop()
             with os.scandir(os.path.join(self.root, current)) as scan:
@@ -101,17 +111,24 @@ class HashCache:
                     is_dir = item.is_dir()
                     if ignored(child, is_dir):
                         continue
+                    why = refusal(self.root, child) if item.is_symlink() else None
+                    if why:
+                        raise Refused(child, why)
+                    status = item.stat()
                     if is_dir:
+                        if (status.st_dev, status.st_ino) in walked:
+                            raise Refused(child, "is a directory walked already (a symlink loop)")
+                        walked.add((status.st_dev, status.st_ino))
                         pending.append(child)
                     else:
-                        entries[child[len(relpath) + 1 :]] = self.file_md5(child, item.stat())
+                        entries[child[len(relpath) + 1 :]] = self.file_md5(child, status)
         return entries
 
     def listing(self, md5: str) -> dict[str, str] | None:
         """The files of a `.dir` hash: remembered from an earlier run, or read from DVC's cache if pulled."""
         if md5 in self.listings:
             return self.listings[md5]
-        if not md5.endswith(".dir"):
+        if not md5.endswith(".dir") or not is_md5(md5):
             return None
         try:
             with open(os.path.join(self.root, ".dvc", "cache", "files", "md5", md5[:2], md5[2:]), "rb") as handle:
@@ -146,8 +163,11 @@ class IgnoreRules:
     @classmethod
     def load(cls, root: str) -> IgnoreRules:
         lines = [".git", ".hg/", ".dvc/"]
-        with contextlib.suppress(FileNotFoundError), open(os.path.join(root, ".dvcignore"), encoding="utf-8") as handle:
-            lines += handle.read().splitlines()
+        why = refusal(root, ".dvcignore")
+        if why:
+            raise Refused(".dvcignore", why)
+        with contextlib.suppress(FileNotFoundError), open_regular(os.path.join(root, ".dvcignore")) as handle:
+            lines += handle.read().decode("utf-8", "replace").splitlines()
         rules = []
         for raw in lines:
             line = raw.rstrip()
@@ -203,6 +223,10 @@ class Workspace:
         return None
 
     def work_tree(self, path: str) -> tuple[str, str]:
+        """The hash of a path from the work tree; raises Refused for one that must not be read."""
+        why = refusal(self.root, path)
+        if why:
+            raise Refused(path, why)
         full = os.path.join(self.root, path)
         if os.path.isdir(full):
             return self._tree(path), "work tree"

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lockship.core.dvc.files import read_yaml
+from lockship.core.dvc.paths import is_md5
 from lockship.core.errors import LockshipError
-from lockship.core.yamlio import YamlDocument
+from lockship.core.yamlio import KeyPath, YamlDocument
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,26 @@ class LockedOut:
     push: bool
 
 
+def bad_md5s(document: YamlDocument, body: Mapping[str, Any], keys: KeyPath, label: str = "") -> list[str]:
+    """One line per dep or out of `body` (a dvc.lock stage, or a `.dvc` file) whose md5 cannot be DVC's.
+
+    Every reader of hashes calls this before a hash can name a file: a crafted `md5: ../../.env`
+    would otherwise be a path into or out of a cache or remote.
+    """
+    problems = []
+    for kind in ("deps", "outs"):
+        items = body.get(kind)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, Mapping) and item.get("md5") is not None and not is_md5(item["md5"]):
+                where = document.where((*keys, kind, index, "md5"))
+                shown = repr(str(item["md5"])[:80])
+                problems.append(
+                    f"{where}: {label}{kind[:-1]} {item.get('path')}: {shown} is not a DVC md5 "
+                    "(32 lowercase hex digits, `.dir` after a directory's)"
+                )
+    return problems
+
+
 def lock_entries(document: YamlDocument) -> dict[str, LockEntry]:
     """dvc.lock (schema 2.0): stage name -> what was locked."""
     data = document.data
@@ -57,6 +78,13 @@ def lock_entries(document: YamlDocument) -> dict[str, LockEntry]:
         except (TypeError, KeyError, ValueError):
             raise LockshipError(f"{document.where(('stages', name))}: stage '{name}': malformed entry") from None
         entries[str(name)] = LockEntry(entry.get("cmd"), deps, outs, params, document.line(("stages", name)))
+    problems = [
+        line
+        for name, entry in stages.items()
+        for line in bad_md5s(document, entry, ("stages", name), f"stage '{name}': ")
+    ]
+    if problems:
+        raise LockshipError(*problems)
     return entries
 
 
@@ -70,6 +98,9 @@ def dvc_file_md5s(document: YamlDocument) -> dict[str, str]:
     outs = document.data.get("outs") if isinstance(document.data, Mapping) else None
     if not isinstance(outs, list):
         raise LockshipError(f"{document.where(('outs',))}: expected a list of outs")
+    problems = bad_md5s(document, document.data, ())
+    if problems:
+        raise LockshipError(*problems)
     recorded: dict[str, str] = {}
     for out in outs:
         if not isinstance(out, Mapping) or "path" not in out:
@@ -88,13 +119,28 @@ def load_dvc_file(root: str, relpath: str) -> dict[str, str]:
 def locked_outs(document: YamlDocument, path: str | None = None) -> list[LockedOut]:
     """Every output a dvc.lock or `.dvc` file records (`path`: its repo-relative path, default the document's).
 
-    Lenient: entries of other shapes are passed over, so any version in git history can be read.
+    Lenient: entries of other shapes are passed over, so any version in git history can be read;
+    but a recorded md5 that cannot be DVC's is an error, as it would name a path.
     """
     path = path or document.path
     data = document.data if isinstance(document.data, Mapping) else {}
     stages = data.get("stages")
-    bodies = [data] if path.endswith(".dvc") else stages.values() if isinstance(stages, Mapping) else []
-    groups: list[Any] = [body.get("outs") for body in bodies if isinstance(body, Mapping)]
+    bodies: list[tuple[KeyPath, Any]] = (
+        [((), data)]
+        if path.endswith(".dvc")
+        else [(("stages", name), body) for name, body in stages.items()]
+        if isinstance(stages, Mapping)
+        else []
+    )
+    problems = [
+        line
+        for keys, body in bodies
+        if isinstance(body, Mapping)
+        for line in bad_md5s(document, body, keys, f"stage '{keys[1]}': " if keys else "")
+    ]
+    if problems:
+        raise LockshipError(*problems)
+    groups: list[Any] = [body.get("outs") for _, body in bodies if isinstance(body, Mapping)]
     folder = posixpath.dirname(path)
     found: list[LockedOut] = []
     for group in groups:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lockship.core.dvc.paths import is_md5
 from lockship.core.errors import EXIT_USAGE, LockshipError
 from lockship.core.git.repo import git
 
@@ -57,6 +58,9 @@ def read_dvc_config(name: str | None) -> tuple[Remote, Path]:
 
 
 def object_path(md5: str, legacy: bool) -> str:
+    """Where an object lives in a remote or cache; a hash that could not be DVC's never names a path."""
+    if not is_md5(md5):
+        raise LockshipError(f"{md5[:80]!r}: not a DVC md5; refusing to use it as an object path")
     return f"{md5[:2]}/{md5[2:]}" if legacy else f"files/md5/{md5[:2]}/{md5[2:]}"
 
 
@@ -69,10 +73,13 @@ def needed_objects(output: Output, remote: Path, cache: Path) -> tuple[list[str]
     if manifest is None:
         return objects, False
     try:
-        entries = json.loads(manifest.read_text(encoding="utf-8"))
-        objects += sorted({object_path(entry["md5"], output.legacy) for entry in entries})
+        md5s = {entry["md5"] for entry in json.loads(manifest.read_text(encoding="utf-8"))}
     except (ValueError, KeyError, TypeError) as error:
         raise LockshipError(f"{manifest}: not a DVC directory listing: {error}") from error
+    bad = sorted(str(md5)[:80] for md5 in md5s if not is_md5(md5, directory=False))
+    if bad:
+        raise LockshipError(f"{manifest}: not a DVC directory listing: {bad[0]!r} is not a file's md5")
+    objects += sorted(object_path(md5, output.legacy) for md5 in md5s)
     return objects, True
 
 

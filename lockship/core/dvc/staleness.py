@@ -18,6 +18,7 @@ from lockship.core.dvc.files import Stage
 from lockship.core.dvc.hashes import MISSING, UNKNOWN, Workspace, describe_tree_change
 from lockship.core.dvc.interpolate import select
 from lockship.core.dvc.lock import LockEntry
+from lockship.core.dvc.paths import Refused
 from lockship.core.yamlio import YamlDocument
 
 
@@ -30,10 +31,13 @@ class Stale:
     address: str  # as `dvc status` names the stage: `name` or `sub/dvc.yaml:name`
     reason: str
     orphan: bool = False  # a lock entry whose stage no longer exists
+    unchecked: bool = False  # a dep or out that must not be read (see `lockship.core.dvc.paths.refusal`)
 
     def __str__(self) -> str:
         if self.orphan:
             return f"{self.where}: stage '{self.stage}' {self.reason}"
+        if self.unchecked:
+            return f"{self.where}: stage '{self.stage}': {self.reason}"
         return f"{self.where}: stage '{self.stage}' is stale: {self.reason}"
 
 
@@ -99,26 +103,39 @@ def stage_problems(
 ) -> list[Stale]:
     """Why one stage is stale (empty when it is not)."""
     problems: list[tuple[str, str]] = []  # (where, reason)
+    refused: list[str] = []
     if entry.cmd != stage.cmd:
         problems.append((lockfile, "cmd changed"))
     if not stage.frozen:
-        problems += [(lockfile, reason) for reason in _deps_problems(stage, entry, hashes, lockfile)]
-        problems += _params_problems(stage, entry, read, lockfile)
+        problems += [(lockfile, reason) for reason in _deps_problems(stage, entry, hashes, lockfile, refused)]
+        problems += _params_problems(stage, entry, read, lockfile, refused)
     declared = {out.def_path for out in stage.outs}
     for out in stage.outs:
         locked = entry.outs.get(out.def_path)
         if locked is None:
             problems.append((lockfile, f"out {out.path} is not in {lockfile}"))
         elif not out.cache:  # committed to git beside the lock, so it must match it
-            old, (new, _) = str(locked.get("md5")), hashes.work_tree(out.path)
+            try:
+                old, (new, _) = str(locked.get("md5")), hashes.work_tree(out.path)
+            except Refused as error:
+                refused.append(_refused("out", out.path, error))
+                continue
             if new not in (UNKNOWN, old):
                 problems.append((lockfile, f"out {out.path} changed (md5 {_short(old)} -> {_short(new)})"))
     for path in sorted(entry.outs.keys() - declared):
         problems.append((lockfile, f"out {posixpath.join(stage.wdir, path)} is no longer in {stage.dvcfile}"))
-    return [Stale(where, stage.name, stage.address, reason) for where, reason in problems]
+    where = f"{stage.dvcfile}:{stage.line}" if stage.line else stage.dvcfile
+    return [Stale(where, stage.name, stage.address, reason, unchecked=True) for reason in refused] + [
+        Stale(where, stage.name, stage.address, reason) for where, reason in problems
+    ]
 
 
-def _deps_problems(stage: Stage, entry: LockEntry, hashes: Workspace, lockfile: str) -> list[str]:
+def _refused(kind: str, path: str, error: Refused) -> str:
+    what = f"{kind} {path} {error.why}" if error.path == path else f"{kind} {path}: {error.path} {error.why}"
+    return f"{what}; check-lock reads only regular files and directories inside the repository"
+
+
+def _deps_problems(stage: Stage, entry: LockEntry, hashes: Workspace, lockfile: str, refused: list[str]) -> list[str]:
     problems: list[str] = []
     for dep in stage.deps:
         locked = entry.deps.get(dep.def_path)
@@ -126,7 +143,11 @@ def _deps_problems(stage: Stage, entry: LockEntry, hashes: Workspace, lockfile: 
             problems.append(f"dep {dep.path} is not in {lockfile}")
             continue
         old = str(locked.get("md5", MISSING))
-        new, origin = hashes.md5(dep.path)
+        try:
+            new, origin = hashes.md5(dep.path)
+        except Refused as error:
+            refused.append(_refused("dep", dep.path, error))
+            continue
         if new in (UNKNOWN, old):
             continue
         how = f"md5 {_short(old)} -> {_short(new)}"
@@ -140,10 +161,16 @@ def _deps_problems(stage: Stage, entry: LockEntry, hashes: Workspace, lockfile: 
     return problems
 
 
-def _params_problems(stage: Stage, entry: LockEntry, read: ParamsReader, lockfile: str) -> list[tuple[str, str]]:
+def _params_problems(
+    stage: Stage, entry: LockEntry, read: ParamsReader, lockfile: str, refused: list[str]
+) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for params in stage.params:
-        document = read(params.path)
+        try:
+            document = read(params.path)
+        except Refused as error:
+            refused.append(_refused("params file", params.path, error))
+            continue
         if document is None:
             problems.append((params.path, "params file is missing"))
             continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import yaml
 
 from lockship.core.errors import LockshipError
-from lockship.core.yamlio import parse_yaml
+from lockship.core.yamlio import compose_yaml, parse_yaml
 
 HOOK_IDS = ("check-lock", "check-data", "check-params", "guard-data", "gate-metrics", "check-remote")
 # Where lockship is published; `--repo-url` or LOCKSHIP_REPO_URL point elsewhere (a fork, a mirror, a local clone).
@@ -50,8 +50,9 @@ def same_repo(url: str, ours: str) -> bool:
 
 def parse_config(text: str, path: str) -> tuple[yaml.Node | None, list[RepoEntry]]:
     """The `repos` node (None when absent or empty) and its entries; malformed YAML is a LockshipError."""
-    parse_yaml(text, path)  # syntax errors and duplicate keys, with line and column
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    parse_yaml(text, path)  # syntax errors, duplicate keys and alias bombs, with line and column
+    # The pure-Python loader: its marks' indexes count characters, which the edits below cut at.
+    root = compose_yaml(text, path, loader=yaml.SafeLoader)
     if root is None:
         return None, []
     if not isinstance(root, yaml.MappingNode):
@@ -71,7 +72,7 @@ def parse_config(text: str, path: str) -> tuple[yaml.Node | None, list[RepoEntry
 
 
 def _scalar(value: str) -> str:
-    plain = re.fullmatch(r"[\w./:@~+-]+", value) and yaml.safe_load(value) == value
+    plain = re.fullmatch(r"[\w./:@~+-]+", value) and parse_yaml(value, value).data == value
     return value if plain else json.dumps(value)
 
 

@@ -32,6 +32,13 @@ def test_csv_bytes_round_trip_floats_exactly(tmp_path: Path) -> None:
         ("f.csv", b"", "f.csv: file is empty"),
         ("f.csv", b"\n\n", "f.csv: no header row; the file holds no columns"),
         ("f.csv", b"a,b\n1,2\n3,4,5\n", "f.csv:3: expected 2 fields as in the header, saw 3"),
+        # Quoted newlines: pandas counts records (this one is its "line 6"), the message names the line.
+        (
+            "f.csv",
+            b'a,b\n1,"x\n\n\n\ny"\n2,"p\nq\nr"\n3,4\n5,6\n7,8,9\n',
+            "f.csv:12: expected 2 fields as in the header, saw 3",
+        ),
+        ("f.csv", b'a,b\n1,"x\ny"\n2,"open\n3,4\n', "f.csv:4: a quoted value starts here and never ends"),
         ("f.csv", b"a,b\n\xff\xfe,1\n", "f.csv:2: not UTF-8 text; is it really a CSV file?"),
         ("f.csv", b"a,,b\n1,2,3\n", "f.csv:1: the header has 1 empty column name(s)"),
         ("f.csv", b"a,b,a\n1,2,3\n", "f.csv:1: duplicate column name(s) in the header: a"),

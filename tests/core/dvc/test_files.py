@@ -93,3 +93,22 @@ def test_read_params_as_dvc_reads_them(tmp_path: Path) -> None:
         read_params(str(tmp_path), "x.py")
     with pytest.raises(LockshipError, match=r"^none.yaml: file not found$"):
         read_params(str(tmp_path), "none.yaml")
+
+
+def test_params_and_vars_files_outside_the_repository_are_never_read(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(tmp_path, {"secret.yaml": "token: TOPSECRET\n", "repo/p.yaml": "a: 1\n"})
+    (repo / "link.yaml").symlink_to(tmp_path / "secret.yaml")
+    outside = "lockship reads only regular files and directories inside the repository"
+    for relpath, why in [
+        ("../secret.yaml", "is outside the repository"),
+        (str(tmp_path / "secret.yaml"), "is outside the repository"),
+        ("link.yaml", "leads outside the repository through a symlink"),
+    ]:
+        with pytest.raises(LockshipError) as error:
+            read_params(str(repo), relpath)
+        assert error.value.problems == (f"{relpath}: {why}; {outside}",)
+    write(repo, {"dvc.yaml": "vars: [../secret.yaml]\nstages:\n  s:\n    cmd: echo ${token}\n"})
+    with pytest.raises(LockshipError) as error:
+        load_stages(str(repo), "dvc.yaml")
+    assert error.value.problems == (f"dvc.yaml:1: vars: ../secret.yaml: is outside the repository; {outside}",)

@@ -18,22 +18,22 @@ from tests.conftest import copy_project
 LOCK: dict[str, Any] = {
     "prepare": {
         "cmd": "python prepare.py",
-        "deps": [{"path": "prepare.py", "hash": "md5", "md5": "a1", "size": 10}],
+        "deps": [{"path": "prepare.py", "hash": "md5", "md5": "a1" * 16, "size": 10}],
         "params": {"params.yaml": {"prepare": {"seed": 42, "test_size": 0.2}}},
-        "outs": [{"path": "data/train.csv", "hash": "md5", "md5": "b1", "size": 100}],
+        "outs": [{"path": "data/train.csv", "hash": "md5", "md5": "b1" * 16, "size": 100}],
     },
     "train": {
         "cmd": "python train.py",
         "deps": [
-            {"path": "data/train.csv", "hash": "md5", "md5": "b1", "size": 100},
-            {"path": "train.py", "hash": "md5", "md5": "c1", "size": 20},
+            {"path": "data/train.csv", "hash": "md5", "md5": "b1" * 16, "size": 100},
+            {"path": "train.py", "hash": "md5", "md5": "c1" * 16, "size": 20},
         ],
         "params": {"params.yaml": {"train": {"C": 1.0}}},
-        "outs": [{"path": "models/model.skops", "hash": "md5", "md5": "d1", "size": 5}],
+        "outs": [{"path": "models/model.skops", "hash": "md5", "md5": "d1" * 16, "size": 5}],
     },
     "report": {  # not upstream of the package stage
-        "deps": [{"path": "data/train.csv", "hash": "md5", "md5": "b1"}],
-        "outs": [{"path": "reports/summary.json", "hash": "md5", "md5": "e1"}],
+        "deps": [{"path": "data/train.csv", "hash": "md5", "md5": "b1" * 16}],
+        "outs": [{"path": "reports/summary.json", "hash": "md5", "md5": "e1" * 16}],
     },
 }
 INPUTS = StageInputs(deps=("models/model.skops", "serve.py"), params={"params.yaml": ("package",)})

@@ -22,8 +22,15 @@ def md5(data: bytes) -> str:
 
 
 def test_object_paths_of_dvc_3_and_dvc_2() -> None:
-    assert object_path("abcdef", legacy=False) == "files/md5/ab/cdef"
-    assert object_path("abcdef", legacy=True) == "ab/cdef"
+    digest = "ab" + "c" * 30
+    assert object_path(digest, legacy=False) == f"files/md5/ab/{'c' * 30}"
+    assert object_path(digest + ".dir", legacy=True) == f"ab/{'c' * 30}.dir"
+
+
+@pytest.mark.parametrize("md5", ["..//../../../.env", "AB" + "c" * 30, "ab" * 16 + ".DIR", "ab" * 15, "ab/" + "c" * 29])
+def test_a_hash_that_is_not_dvcs_names_no_object(md5: str) -> None:
+    with pytest.raises(LockshipError, match="not a DVC md5; refusing to use it as an object path"):
+        object_path(md5, legacy=False)
 
 
 def test_missing_objects_are_named_then_pushed_from_the_cache(tmp_path: Path) -> None:
