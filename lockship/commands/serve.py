@@ -1,7 +1,8 @@
 """lockship serve: serve a model directory over HTTP (FastAPI on uvicorn).
 
-The model file's sha256 is checked against package.json before anything else starts; a tampered or
-swapped model ends the command with exit code 1 and one line saying which file and why.
+Every file's sha256 is checked against package.json before anything else starts, and with a public key
+(--public-key, $LOCKSHIP_PUBLIC_KEY) package.json's signature too; a tampered, swapped or unsigned model
+ends the command with exit code 1 and one line saying which file and why.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
         help="size of one input log file; $LOCKSHIP_INPUT_LOG_MAX_BYTES (%(default)s)")  # fmt: skip
     add("--input-log-backups", type=int, default=log.backups,
         help="rotated input log files kept; $LOCKSHIP_INPUT_LOG_BACKUPS (%(default)s)")  # fmt: skip
+    add("--public-key", metavar="FILE", default=defaults.public_key,
+        help="ed25519 public key (from `lockship keygen`) the model directory must be signed with; "
+        "$LOCKSHIP_PUBLIC_KEY (the key's PEM text or a file path); default: unsigned directories serve")  # fmt: skip
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser.parse_args(argv)
 
@@ -99,18 +103,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [f"{flag}: out of range" for flag, ok in checks.items() if not ok]
     if bad:
         raise LockshipError(*bad, exit_code=EXIT_USAGE)
-    from lockship.core.model.directory import read_model_dir
+    from lockship.core.model.signing import public_key_pem, read_public_key, read_verified_model_dir
     from lockship.serving.config import ServeConfig
     from lockship.serving.inputlog import InputLogConfig
 
+    key = read_public_key(args.public_key, where="--public-key") if args.public_key else None
     config = ServeConfig(
         model_dir=Path(args.model_dir),
         model_name=args.model_name,
         max_body_bytes=args.max_body_bytes,
         input_log=InputLogConfig(Path(args.input_log), args.input_log_max_bytes, args.input_log_backups),
+        public_key=public_key_pem(key) if key is not None else None,
     )
     try:
-        read_model_dir(config.model_dir)  # the hash check, before any worker is started
+        read_verified_model_dir(config.model_dir, key)  # hashes and signature, before any worker is started
     except LockshipError as error:
         raise LockshipError(*error.problems, "lockship serve: refusing to start") from error
     host = args.host or default_host(os.environ)

@@ -8,13 +8,15 @@ Layout (every name fixed, so an image and a developer's directory look the same)
     profile.json   evaluate's reference profile, for drift checks
     package.json   written at packaging: lock hash, git revision, params, metrics, the model's
                    sha256 at packaging, an example input row for the smoke prediction and the
-                   probabilities the model gave it, and linear.json's sha256 if there is one
+                   probabilities the model gave it, linear.json's sha256 if there is one, and the
+                   sha256 of every other file (`files`)
     linear.json    only for a model packaging verified a linear fast path for: its parameters
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -37,6 +39,8 @@ PROFILE_FILE = "profile.json"
 PACKAGE_FILE = "package.json"
 LINEAR_FILE = "linear.json"
 FILES = (MODEL_FILE, METADATA_FILE, SCHEMA_FILE, PROFILE_FILE, PACKAGE_FILE)
+# The files package.json's `files` names by sha256 (model.skops and linear.json have keys of their own).
+HASHED_FILES = (METADATA_FILE, PROFILE_FILE, SCHEMA_FILE)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,22 @@ def _check_features(label: str, features: tuple[Feature, ...], schema: Schema, s
         raise LockshipError(*problems)
 
 
+def _check_hashes(root: Path, package: PackageInfo) -> None:
+    """metadata.json, profile.json and schema.yaml must be the files package.json names by hash."""
+    if sorted(package.files) != sorted(HASHED_FILES):
+        raise LockshipError(
+            f"{root / PACKAGE_FILE}: files: expected the sha256 of {', '.join(HASHED_FILES)}, "
+            f"got {', '.join(sorted(package.files)) or 'none'}"
+        )
+    for name in HASHED_FILES:
+        actual = sha256_of(root / name)
+        if actual != package.files[name]:
+            raise LockshipError(
+                f"{root / name}: sha256 {actual} does not match {package.files[name]} recorded in "
+                f"{root / PACKAGE_FILE}: the file was changed after packaging"
+            )
+
+
 def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
     """Read every file of a model directory and verify the model file (and linear.json) against package.json.
 
@@ -102,6 +122,8 @@ def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
     profile_document = read_json(root / PROFILE_FILE)
     if not isinstance(profile_document.data, Mapping):
         raise LockshipError(f"{root / PROFILE_FILE}: expected a JSON object (evaluate's reference profile)")
+    # After parsing, so that a malformed file is reported as such rather than as changed.
+    _check_hashes(root, package)
     actual = sha256_of(root / MODEL_FILE)
     if actual != package.model_sha256:
         raise LockshipError(
@@ -199,6 +221,7 @@ def write_model_dir(
                 raise LockshipError(f"{os.fspath(source)}: file not found") from error
             except OSError as error:
                 raise LockshipError(f"{os.fspath(source)}: cannot copy: {error.strerror}") from error
+        package = dataclasses.replace(package, files={name: sha256_of(staging / name) for name in HASHED_FILES})
         (staging / PACKAGE_FILE).write_text(canonical_json(package.to_json()), encoding="utf-8")
         if linear_text is not None:
             (staging / LINEAR_FILE).write_text(linear_text, encoding="utf-8")
