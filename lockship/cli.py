@@ -23,6 +23,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("serve",): ("lockship.commands.serve", "serve a model directory over HTTP"),
     ("lock-hash",): ("lockship.commands.lock_hash", "print the hash of the locked pipeline"),
     ("push",): ("lockship.commands.push", "push the packaged image to a registry and verify it"),
+    ("verify-image",): ("lockship.commands.verify_image", "check an image in a registry is signed by a key"),
     ("keygen",): ("lockship.commands.keygen", "make an ed25519 key pair for signing model directories"),
 }
 
