@@ -30,9 +30,6 @@ STARTUP_IMPORTS = (
     "uvicorn.loops.uvloop",
     "uvicorn.lifespan.on",
     "uvicorn.supervisors.multiprocess",
-    # A signed model directory's check (`--public-key`).
-    "cryptography.hazmat.primitives.asymmetric.ed25519",
-    "cryptography.hazmat.primitives.serialization",
 )
 
 _LIST_MODULES = """

@@ -57,8 +57,20 @@ def public_key_pem(public_key: Ed25519PublicKey) -> str:
     return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+def _require_cryptography(where: str) -> None:
+    """An image packaged without `cryptography` in package.runtime cannot check signatures: say so, once."""
+    try:
+        import cryptography  # noqa: F401
+    except ModuleNotFoundError as error:
+        raise LockshipError(
+            f"{where}: checking signatures needs the 'cryptography' package, which is not installed here "
+            "(list it in package.runtime in params.yaml)"
+        ) from error
+
+
 def load_public_key(data: bytes, *, where: str) -> Ed25519PublicKey:
     """An ed25519 public key from PEM (what `lockship keygen` writes); anything else is a usage error."""
+    _require_cryptography(where)
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
