@@ -11,6 +11,7 @@ Layout (every name fixed, so an image and a developer's directory look the same)
                    probabilities the model gave it, linear.json's sha256 if there is one, and the
                    sha256 of every other file (`files`)
     linear.json    only for a model packaging verified a linear fast path for: its parameters
+    package.json.sig  only when packaging had a signing key: see lockship.core.model.signing
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def _check_hashes(root: Path, package: PackageInfo) -> None:
 
 
 def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
-    """Read every file of a model directory and verify the model file (and linear.json) against package.json.
+    """Read every file of a model directory and verify every file's sha256 against package.json.
 
     A tampered or swapped model (or a package.json that does not belong to it) is a LockshipError.
     """

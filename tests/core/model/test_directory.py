@@ -158,3 +158,23 @@ def test_example_probabilities_must_cover_every_class(tmp_path: Path, sources: d
     with pytest.raises(LockshipError, match="example_probabilities has 3 values for 2 classes"):
         write(tmp_path / "out", sources, example_probabilities=[0.2, 0.3, 0.5])
     assert not (tmp_path / "out").exists()
+
+
+def test_every_other_file_is_named_by_sha256(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    package = json.loads((tmp_path / "out" / PACKAGE_FILE).read_text())
+    assert package["files"] == {
+        name: hashlib.sha256((tmp_path / "out" / name).read_bytes()).hexdigest()
+        for name in ("metadata.json", "profile.json", "schema.yaml")
+    }
+    # A change that still parses (a wider range, another profile) is caught by its hash.
+    (tmp_path / "out" / "schema.yaml").write_text(SCHEMA.replace("max: 250", "max: 2500"))
+    with pytest.raises(LockshipError) as error:
+        read_model_dir(tmp_path / "out")
+    assert error.value.problems[0].startswith(f"{tmp_path / 'out' / 'schema.yaml'}: sha256 ")
+    assert error.value.problems[0].endswith("the file was changed after packaging")
+    write(tmp_path / "out", sources)
+    del package["files"]["profile.json"]
+    (tmp_path / "out" / PACKAGE_FILE).write_text(json.dumps(package))
+    with pytest.raises(LockshipError, match=r"package.json: files: expected the sha256 of metadata.json, profile.json"):
+        read_model_dir(tmp_path / "out")
