@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lockship.core.errors import LockshipError
+from lockship.core.errors import EXIT_USAGE, LockshipError
 from lockship.core.model.signing import fingerprint
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ class Reference:
         if ":" in name.rsplit("/", 1)[-1]:
             repository, tag = name.rsplit(":", 1)
         if "/" not in repository or (digest and not digest.startswith("sha256:")) or not (tag or digest):
-            raise LockshipError(f"{text}: expected host[:port]/name:tag or host[:port]/name@sha256:<hex>", exit_code=2)
+            raise LockshipError(
+                f"{text}: expected host[:port]/name:tag or host[:port]/name@sha256:<hex>", exit_code=EXIT_USAGE
+            )
         return cls(repository, tag, digest or None)
 
     def __str__(self) -> str:
