@@ -29,6 +29,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "lockship.commands.verify",
         "re-run the committed pipeline in a scratch worktree, compare with dvc.lock",
     ),
+    ("verify-image",): ("lockship.commands.verify_image", "check an image in a registry is signed by a key"),
+    ("keygen",): ("lockship.commands.keygen", "make an ed25519 key pair for signing model directories"),
 }
 
 

@@ -1,4 +1,8 @@
-"""package: build (or find) the serving image tagged by the lock hash; record it in image.json and build.json."""
+"""package: build (or find) the serving image tagged by the lock hash; record it in image.json and build.json.
+
+With $LOCKSHIP_SIGNING_KEY (the path of a `lockship keygen` private key), the model directory in the
+image is signed: package.json, which names every file's sha256, gets a detached package.json.sig.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,16 @@ from pathlib import Path
 
 from lockship.core.errors import entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
+from lockship.core.model.signing import fingerprint as key_fingerprint
+from lockship.core.model.signing import load_private_key
 from lockship.core.numerics import fingerprint, read_numerics
 from lockship.core.params import load_section
 from lockship.packaging.baselock import BASE_LOCK
 from lockship.packaging.build import ModelFiles, Settings, package
 from lockship.packaging.builders import detect
 
+# The path of the ed25519 private key (`lockship keygen`) that signs the model directory in the image.
+SIGNING_KEY_ENV = "LOCKSHIP_SIGNING_KEY"
 # What an image name may be: lowercase (OCI requires it), path components separated by '/'.
 _NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
@@ -75,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Packaging records the model's answer to the example row, which goes into the image.
     fingerprint(read_numerics(args.params))
     builder = detect(args.builder)
+    signing = os.environ.get(SIGNING_KEY_ENV)
+    signing_key = load_private_key(signing, where=SIGNING_KEY_ENV) if signing else None
     files = ModelFiles(
         model=Path(args.model),
         metadata=Path(args.metadata),
@@ -91,11 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         timestamp=args.timestamp,
         force=args.force,
         base_lock=Path(args.base_lock),
+        signing_key=signing_key,
     )
     write_outputs({args.image: canonical_json(result.image_json()), args.build: canonical_json(result.build_json())})
     verb = "built" if result.built else "found"
+    signed = "" if signing_key is None else f", model signed by {key_fingerprint(signing_key.public_key())}"
     size = f"{result.facts.size / 1e6:.0f} MB"
-    sys.stdout.write(f"package: {verb} {result.image} ({size}, {result.builder}, {result.seconds:.1f} s)\n")
+    sys.stdout.write(f"package: {verb} {result.image} ({size}, {result.builder}, {result.seconds:.1f} s{signed})\n")
     sys.stdout.write(f"  run it: {result.builder if result.builder != 'buildah' else 'podman'} run --rm ")
     sys.stdout.write(f"--read-only -p 8000:8000 {result.image}\n")
     return 0

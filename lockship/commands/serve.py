@@ -1,7 +1,8 @@
 """lockship serve: serve a model directory over HTTP (FastAPI on uvicorn).
 
-The model file's sha256 is checked against package.json before anything else starts; a tampered or
-swapped model ends the command with exit code 1 and one line saying which file and why.
+Every file's sha256 is checked against package.json before anything else starts, and with a public key
+(--public-key, $LOCKSHIP_PUBLIC_KEY) package.json's signature too; a tampered, swapped or unsigned model
+ends the command with exit code 1 and one line saying which file and why.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
     add("--input-log-queue-bytes", type=int, default=log.queue_bytes,
         help="inputs waiting for the log, beyond which they are dropped and counted; "
              "$LOCKSHIP_INPUT_LOG_QUEUE_BYTES (%(default)s)")  # fmt: skip
+    add("--public-key", metavar="FILE", default=defaults.public_key,
+        help="ed25519 public key (from `lockship keygen`) the model directory must be signed with; "
+        "$LOCKSHIP_PUBLIC_KEY (the key's PEM text or a file path); default: unsigned directories serve")  # fmt: skip
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser.parse_args(argv)
 
@@ -108,11 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [f"{flag}: out of range" for flag, ok in checks.items() if not ok]
     if bad:
         raise LockshipError(*bad, exit_code=EXIT_USAGE)
-    from lockship.core.model.directory import read_model_dir
+    from lockship.core.model.signing import public_key_pem, read_public_key, read_verified_model_dir
     from lockship.modelfile import read_model_file
     from lockship.serving.config import ServeConfig
     from lockship.serving.inputlog import InputLogConfig
 
+    key = read_public_key(args.public_key, where="--public-key") if args.public_key else None
     config = ServeConfig(
         model_dir=Path(args.model_dir),
         model_name=args.model_name,
@@ -125,9 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.input_log_backups,
             queue_bytes=args.input_log_queue_bytes,
         ),
+        public_key=public_key_pem(key) if key is not None else None,
     )
     try:
-        model_dir = read_model_dir(config.model_dir)  # the hash check, before any worker is started
+        # Hashes and signature, before any worker is started.
+        model_dir, _ = read_verified_model_dir(config.model_dir, key)
         if model_dir.linear_path is None:  # a zip bomb or a broken archive: refused once, not once a worker
             read_model_file(model_dir.model_path)
     except LockshipError as error:

@@ -2,7 +2,8 @@
 
 Loading the model here (the one place that needs scikit-learn) records what the pipeline predicts
 for the example row, and, for a scaled logistic regression, its parameters as a fast path verified
-against the pipeline on the example row and rows spread over every feature's range. The server
+against the pipeline on the example row and rows spread over every feature's range, and read back
+from model.skops without scikit-learn as the server will. The server
 then starts without scikit-learn and still proves at every start that it answers as packaged.
 """
 
@@ -10,16 +11,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockship.core.data.schema import Scalar, load_schema
 from lockship.core.errors import LockshipError
 from lockship.core.jsonfields import read_json
-from lockship.core.model.directory import write_model_dir
+from lockship.core.model.directory import LINEAR_FILE, write_model_dir
 from lockship.core.model.info import PackageInfo, read_metadata
+from lockship.core.model.signing import sign_model_dir
 from lockship.modelfile import load_model
+from lockship.serving.derived import check_derived
 from lockship.serving.linear import numeric_inputs
 from lockship.serving.predictor import check_rows, pipeline_predictor, verified_fast_path
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 PathLike = str | os.PathLike[str]
 
@@ -36,8 +42,12 @@ def assemble_model_dir(
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
     example: Mapping[str, Scalar],
+    signing_key: Ed25519PrivateKey | None = None,
 ) -> PackageInfo:
-    """Write the model directory at `target_dir` (all at once) with the example's probabilities and any fast path."""
+    """Write the model directory at `target_dir` (all at once) with the example's probabilities and any fast path.
+
+    With `signing_key`, package.json (which names every file's sha256) is signed into package.json.sig.
+    """
     metadata = read_metadata(metadata_path)
     names = [feature.name for feature in metadata.features]
     pipeline = pipeline_predictor(load_model(model_path), names, metadata.classes, where=os.fspath(model_path))
@@ -56,7 +66,13 @@ def assemble_model_dir(
         profile = read_json(profile_path).data
         rows = check_rows(names, schema, profile if isinstance(profile, Mapping) else {}, example)
         fast = verified_fast_path(pipeline, rows)
-    return write_model_dir(
+    if fast is not None:
+        # The server reads the parameters back from model.skops at every start: package only what it can read.
+        try:
+            check_derived(fast, linear_path=LINEAR_FILE, model_path=model_path, features=names)
+        except LockshipError:
+            fast = None
+    packaged = write_model_dir(
         target_dir,
         model_path=model_path,
         metadata_path=metadata_path,
@@ -70,3 +86,6 @@ def assemble_model_dir(
         example_probabilities=probabilities.probabilities[0].tolist(),
         linear=None if fast is None else fast.to_json(),
     )
+    if signing_key is not None:
+        sign_model_dir(target_dir, signing_key)
+    return packaged

@@ -17,12 +17,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from lockship.core.dvc.lock import load_lock
 from lockship.core.dvc.lockhash import LockHash, lock_hash
 from lockship.core.errors import LockshipError
+from lockship.core.model.signing import fingerprint
 from lockship.core.yamlio import read_text
 from lockship.packaging import baselock
 from lockship.packaging.base import cache_dir, resolve_base
@@ -31,7 +32,13 @@ from lockship.packaging.containerfile import ImageSpec, containerfile, labels
 from lockship.packaging.layers import app_layer, bytecode_layer, prune_cache, site_layer
 from lockship.packaging.requirements import runtime_lock
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 LOCK_HASH_LABEL = "dev.lockship.lock-hash"
+# The fingerprint of the key that signed the model directory inside: the lock hash does not cover the key,
+# so an image is reused only when it was signed by the same key (or, unsigned, by none).
+SIGNED_BY_LABEL = "dev.lockship.model-signed-by"
 
 
 @dataclass(frozen=True)
@@ -163,9 +170,14 @@ def package(
     base_lock: Path,
     force: bool = False,
     cache: Path | None = None,
+    signing_key: Ed25519PrivateKey | None = None,
 ) -> Result:
-    """Build the image unless one with this tag and lock hash already exists; return what it is."""
+    """Build the image unless one with this tag and lock hash already exists; return what it is.
+
+    With `signing_key`, the model directory in the image is signed (package.json.sig).
+    """
     started = time.monotonic()
+    signer = None if signing_key is None else fingerprint(signing_key.public_key())
     cache = cache or cache_dir()
     # Before the lock hash, which would only say the file is missing, not how to make it.
     locked_base = baselock.load(base_lock)
@@ -173,7 +185,11 @@ def package(
     image = f"{settings.name}:{lock.tag}"
     ref = local_ref(builder, image)
     existing = None if force else builder.inspect(ref)
-    if existing is not None and existing.labels.get(LOCK_HASH_LABEL) == lock.digest:
+    if (
+        existing is not None
+        and existing.labels.get(LOCK_HASH_LABEL) == lock.digest
+        and existing.labels.get(SIGNED_BY_LABEL) == signer
+    ):
         return Result(image, lock, existing, builder.name, False, None, time.monotonic() - started)
 
     from lockship.packaging.assemble import assemble_model_dir
@@ -195,6 +211,7 @@ def package(
             params=locked_params(root, lock),
             metrics=metrics,
             example=example_row(files.example, files.metadata),
+            signing_key=signing_key,
         )
         # A model with a verified linear fast path is served without scikit-learn: leave it out of the image.
         runtime = settings.runtime + (() if packaged.linear_sha256 else settings.pipeline_runtime)
@@ -217,7 +234,7 @@ def package(
             created=created,
             title=settings.name,
             metrics=metrics,
-        )
+        ) | ({} if signer is None else {SIGNED_BY_LABEL: signer})
         builder.build(context, ref=ref, timestamp=stamp, labels=image_labels, image_format=settings.image_format)
     facts = builder.inspect(ref)
     if facts is None:

@@ -59,6 +59,7 @@ APP_CODE = (
     "lockship/core/model/__init__.py",
     "lockship/core/model/directory.py",
     "lockship/core/model/info.py",
+    "lockship/core/model/signing.py",
     "lockship/serving",
     "lockship/commands/__init__.py",
     "lockship/commands/serve.py",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lockship.core.errors import EXIT_USAGE, LockshipError
+from lockship.core.model.signing import public_key_pem, read_public_key
 from lockship.serving.inputlog import InputLogConfig
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -26,6 +27,7 @@ ENV_INPUT_LOG_MAX = "LOCKSHIP_INPUT_LOG_MAX_BYTES"
 ENV_INPUT_LOG_BACKUPS = "LOCKSHIP_INPUT_LOG_BACKUPS"
 ENV_INPUT_LOG_QUEUE = "LOCKSHIP_INPUT_LOG_QUEUE_BYTES"
 ENV_STARTUP_FAILURE = "LOCKSHIP_STARTUP_FAILURE"
+ENV_PUBLIC_KEY = "LOCKSHIP_PUBLIC_KEY"
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,12 @@ class ServeConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_seconds: float = DEFAULT_BODY_SECONDS
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
+    # PEM text of the ed25519 key the model directory must be signed with; None serves unsigned directories.
+    public_key: str | None = None
 
     def to_env(self) -> dict[str, str]:
-        return {
+        signing = {} if self.public_key is None else {ENV_PUBLIC_KEY: self.public_key}
+        return signing | {
             ENV_MODEL_DIR: str(self.model_dir),
             ENV_MODEL_NAME: self.model_name,
             ENV_MAX_BODY: str(self.max_body_bytes),
@@ -84,6 +89,8 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> ServeConfig:
     if not model_dir:
         raise LockshipError(f"{ENV_MODEL_DIR}: not set; it names the model directory to serve", exit_code=EXIT_USAGE)
     defaults = InputLogConfig(Path(DEFAULT_INPUT_LOG))
+    key = env.get(ENV_PUBLIC_KEY)
+    public_key = None if not key else public_key_pem(read_public_key(key, where=ENV_PUBLIC_KEY))
     return ServeConfig(
         model_dir=Path(model_dir),
         model_name=env.get(ENV_MODEL_NAME) or DEFAULT_MODEL_NAME,
@@ -96,4 +103,5 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> ServeConfig:
             backups=_integer(env, ENV_INPUT_LOG_BACKUPS, defaults.backups, 0),
             queue_bytes=_integer(env, ENV_INPUT_LOG_QUEUE, defaults.queue_bytes, 1),
         ),
+        public_key=public_key,
     )

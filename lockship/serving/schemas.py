@@ -50,6 +50,11 @@ class MetadataResponse(BaseModel):
     classes: list[Label]
     features: list[FeatureInfo]
     prediction_path: str = Field(description="'linear fast path' or 'scikit-learn pipeline'.")
+    provenance: str = Field(
+        description="'verified' only when a configured public key verified the model directory's signature; "
+        "else 'self-consistent (unsigned)' or 'self-consistent (signature not checked)'."
+    )
+    signed_by: str | None = Field(description="The fingerprint of the public key that verified the signature.")
 
 
 class ServerLive(BaseModel):

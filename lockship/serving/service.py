@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from lockship.core.errors import LockshipError
-from lockship.core.model.directory import ModelDir, read_model_dir
-from lockship.serving.config import ServeConfig
+from lockship.core.model.directory import ModelDir
+from lockship.core.model.signing import Provenance, load_public_key, read_verified_model_dir
+from lockship.serving.config import ENV_PUBLIC_KEY, ServeConfig
+from lockship.serving.derived import check_derived
 from lockship.serving.inputlog import InputLog
 from lockship.serving.inputs import Decoder, Inputs
 from lockship.serving.linear import read_linear
@@ -29,6 +31,7 @@ class Service:
     decoder: Decoder
     telemetry: Telemetry
     input_log: InputLog
+    provenance: Provenance
     ready: bool = False
 
     @property
@@ -53,12 +56,16 @@ class Service:
 
 
 def load_predictor(model_dir: ModelDir) -> Predictor:
-    """The verified linear fast path when packaging wrote one (no scikit-learn import), else the pipeline."""
+    """The linear fast path when packaging wrote one and it is model.skops' own parameters, else the pipeline.
+
+    Neither path imports scikit-learn for a linear model: its parameters are read from model.skops directly.
+    """
     names = [feature.name for feature in model_dir.features]
     if model_dir.linear_path is not None:
         fast = read_linear(model_dir.linear_path, features=len(names))
         if list(fast.classes) != list(model_dir.classes):
             raise LockshipError(f"{model_dir.linear_path}: classes {list(fast.classes)} differ from the metadata's")
+        check_derived(fast, linear_path=model_dir.linear_path, model_path=model_dir.model_path, features=names)
         return Predictor(model_dir.classes, names, fast=fast)
     try:
         from lockship.modelfile import load_model
@@ -75,10 +82,12 @@ def load_predictor(model_dir: ModelDir) -> Predictor:
 def load_service(config: ServeConfig) -> Service:
     """Read and verify the model directory, load the model and run the smoke prediction.
 
-    A model file whose sha256 differs from the one recorded at packaging is refused here.
+    A file whose sha256 differs from the one recorded at packaging is refused here, and with a public key
+    configured, a directory whose package.json it does not verify.
     """
     start = time.perf_counter()
-    model_dir = read_model_dir(config.model_dir)
+    key = None if config.public_key is None else load_public_key(config.public_key.encode(), where=ENV_PUBLIC_KEY)
+    model_dir, provenance = read_verified_model_dir(config.model_dir, key)
     predictor = load_predictor(model_dir)
     smoke_test(predictor, model_dir)
     package = model_dir.package
@@ -92,12 +101,15 @@ def load_service(config: ServeConfig) -> Service:
         input_log = InputLog(config.input_log, predictor.features, on_drop=telemetry.count_dropped)
     except OSError as error:
         raise LockshipError(f"{config.input_log.directory}: cannot write the input log: {error.strerror}") from error
+    signer = f" by {provenance.key}" if provenance.key else ""
     log.info(
-        "model %s verified (sha256 %s, lock %s), smoke prediction passed, %s, loaded in %.2f s",
+        "model %s (sha256 %s, lock %s): provenance %s%s, smoke prediction passed, %s, loaded in %.2f s",
         model_dir.path,
         package.model_sha256[:12],
         package.lock_hash[:12],
+        provenance.status,
+        signer,
         predictor.path,
         time.perf_counter() - start,
     )
-    return Service(config, model_dir, predictor, Decoder(model_dir), telemetry, input_log)
+    return Service(config, model_dir, predictor, Decoder(model_dir), telemetry, input_log, provenance)

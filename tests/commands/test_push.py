@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from lockship.commands import verify_image
 from lockship.commands.push import main
+from lockship.core.model.signing import write_key_pair
 from tests.conftest import run
 from tests.packaging.containers import Built, built_image, free_port, needs_container_tools
 
@@ -111,3 +113,16 @@ def test_push_to_a_registry_that_is_not_there_fails_without_traceback(
     assert main([f"127.0.0.1:{free_port()}"]) == 1
     err = capsys.readouterr().err
     assert "buildah: pushing" in err and "Traceback" not in err
+
+
+def test_push_sign_uploads_a_signature_that_verify_image_accepts(
+    in_project: Built, registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_key_pair(tmp_path / "keys")
+    assert main([registry, "--sign", str(tmp_path / "keys" / "lockship.key")]) == 0
+    out = capsys.readouterr().out
+    destination = f"{registry}/{in_project.image}"
+    digest = out.split("@", 1)[1].split()[0]
+    assert f"signed: {destination.rsplit(':', 1)[0]}:{digest.replace(':', '-')}.sig by ed25519:" in out
+    assert verify_image.main([destination, "--public-key", str(tmp_path / "keys" / "lockship.pub")]) == 0
+    assert f"verified: {destination} ({digest}) signed by ed25519:" in capsys.readouterr().out

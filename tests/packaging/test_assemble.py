@@ -10,6 +10,7 @@ import pytest
 
 from lockship.core.errors import LockshipError
 from lockship.core.model.directory import LINEAR_FILE, read_model_dir
+from lockship.core.model.signing import VERIFIED, load_private_key, read_verified_model_dir, write_key_pair
 from lockship.modelfile import load_model
 from lockship.packaging.assemble import assemble_model_dir
 from tests.serving import conftest as serving
@@ -50,3 +51,11 @@ def test_an_example_without_every_feature_is_refused(trained: Trained, tmp_path:
     with pytest.raises(LockshipError, match=r"metadata\.json: the example row lacks feature"):
         _assemble(trained, tmp_path / "out", example={"mean radius": 10.0})
     assert not (tmp_path / "out").exists()
+
+
+def test_a_signing_key_signs_the_directory(trained: Trained, tmp_path: Path) -> None:
+    write_key_pair(tmp_path / "keys")
+    key = load_private_key(tmp_path / "keys" / "lockship.key", where="test")
+    _assemble(trained, tmp_path / "out", signing_key=key)
+    model_dir, provenance = read_verified_model_dir(tmp_path / "out", key.public_key())
+    assert provenance.status == VERIFIED and model_dir.linear_path is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -77,6 +78,18 @@ def build_model_dir(work: Path, target: Path, *, params: Path | None = None) -> 
         example={str(name): float(value) for name, value in first.items()},
     )
     return target
+
+
+def rehash(model_dir: Path, name: str) -> None:
+    """Record a changed file's new sha256 in package.json, as an attacker who rewrites package.json would."""
+    package = json.loads((model_dir / "package.json").read_text())
+    digest = hashlib.sha256((model_dir / name).read_bytes()).hexdigest()
+    keys = {"model.skops": "model_sha256", "linear.json": "linear_sha256"}
+    if name in keys:
+        package[keys[name]] = digest
+    else:
+        package["files"][name] = digest
+    (model_dir / "package.json").write_text(json.dumps(package, indent=2, sort_keys=True) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from lockship.core.model.directory import LINEAR_FILE, read_model_dir
 from lockship.modelfile import load_model
 from lockship.serving.service import load_predictor
 from tests.conftest import REPO_ROOT
-from tests.serving.conftest import Trained, build_model_dir
+from tests.serving.conftest import Trained, build_model_dir, rehash
 
 HEAVY = ("sklearn", "skops", "scipy", "pandas")
 STARTS = """
@@ -69,5 +69,6 @@ def test_parameters_for_other_classes_are_refused(trained: Trained, tmp_path: Pa
     metadata = json.loads((copy / "metadata.json").read_text())
     metadata["classes"] = ["benign", "malignant"]
     (copy / "metadata.json").write_text(json.dumps(metadata))
+    rehash(copy, "metadata.json")
     with pytest.raises(LockshipError, match=r"linear.json: classes \[0, 1\] differ from the metadata's"):
         load_predictor(read_model_dir(copy))

@@ -8,13 +8,16 @@ Layout (every name fixed, so an image and a developer's directory look the same)
     profile.json   evaluate's reference profile, for drift checks
     package.json   written at packaging: lock hash, git revision, params, metrics, the model's
                    sha256 at packaging, an example input row for the smoke prediction and the
-                   probabilities the model gave it, and linear.json's sha256 if there is one
+                   probabilities the model gave it, linear.json's sha256 if there is one, and the
+                   sha256 of every other file (`files`)
     linear.json    only for a model packaging verified a linear fast path for: its parameters
+    package.json.sig  only when packaging had a signing key: see lockship.core.model.signing
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -47,6 +50,8 @@ LINEAR_FILE = "linear.json"
 FILES = (MODEL_FILE, METADATA_FILE, SCHEMA_FILE, PROFILE_FILE, PACKAGE_FILE)
 # A YAML parse costs about 4 s a MiB: 2 MiB is some 20,000 columns.
 MAX_SCHEMA_BYTES = 2 * 2**20
+# The files package.json's `files` names by sha256 (model.skops and linear.json have keys of their own).
+HASHED_FILES = (METADATA_FILE, PROFILE_FILE, SCHEMA_FILE)
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,24 @@ def _check_features(label: str, features: tuple[Feature, ...], schema: Schema, s
         raise LockshipError(*problems)
 
 
+def _check_hashes(root: Path, package: PackageInfo) -> None:
+    """metadata.json, profile.json and schema.yaml must be the files package.json names by hash."""
+    if sorted(package.files) != sorted(HASHED_FILES):
+        raise LockshipError(
+            f"{root / PACKAGE_FILE}: files: expected the sha256 of {', '.join(HASHED_FILES)}, "
+            f"got {', '.join(sorted(package.files)) or 'none'}"
+        )
+    for name in HASHED_FILES:
+        actual = sha256_of(root / name)
+        if actual != package.files[name]:
+            raise LockshipError(
+                f"{root / name}: sha256 {actual} does not match {package.files[name]} recorded in "
+                f"{root / PACKAGE_FILE}: the file was changed after packaging"
+            )
+
+
 def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
-    """Read every file of a model directory and verify the model file (and linear.json) against package.json.
+    """Read every file of a model directory and verify every file's sha256 against package.json.
 
     A tampered or swapped model (or a package.json that does not belong to it) is a LockshipError.
     """
@@ -124,6 +145,8 @@ def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
     schema = load_schema(root / SCHEMA_FILE)
     _check_features(str(root / METADATA_FILE), metadata.features, schema, str(root / SCHEMA_FILE))
     profile = read_profile(root / PROFILE_FILE)
+    # After parsing, so that a malformed file is reported as such rather than as changed.
+    _check_hashes(root, package)
     actual = sha256_of(root / MODEL_FILE)
     if actual != package.model_sha256:
         raise LockshipError(
@@ -221,6 +244,7 @@ def write_model_dir(
                 raise LockshipError(f"{os.fspath(source)}: file not found") from error
             except OSError as error:
                 raise LockshipError(f"{os.fspath(source)}: cannot copy: {error.strerror}") from error
+        package = dataclasses.replace(package, files={name: sha256_of(staging / name) for name in HASHED_FILES})
         (staging / PACKAGE_FILE).write_text(canonical_json(package.to_json()), encoding="utf-8")
         if linear_text is not None:
             (staging / LINEAR_FILE).write_text(linear_text, encoding="utf-8")

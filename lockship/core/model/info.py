@@ -8,14 +8,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lockship.core.data.schema import Scalar, Schema
 from lockship.core.errors import LockshipError
 from lockship.core.jsonfields import Fields, brief, read_json
 
-PACKAGE_FORMAT = 2
+PACKAGE_FORMAT = 3
 PACKAGE_KEYS = frozenset(
     {
         "format",
@@ -27,6 +27,7 @@ PACKAGE_KEYS = frozenset(
         "example",
         "example_probabilities",
         "linear_sha256",
+        "files",
     }
 )
 
@@ -45,6 +46,9 @@ class PackageInfo:
     example_probabilities: tuple[float, ...]
     # The sha256 of linear.json when packaging verified a linear fast path for the model, else None.
     linear_sha256: str | None = None
+    # The sha256 of every other file of the model directory but package.json itself, by name: with the
+    # two above, package.json names the hash of every file, so signing it signs the whole directory.
+    files: Mapping[str, str] = field(default_factory=dict)
     format: int = PACKAGE_FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +62,7 @@ class PackageInfo:
             "example": dict(self.example),
             "example_probabilities": list(self.example_probabilities),
             "linear_sha256": self.linear_sha256,
+            "files": dict(sorted(self.files.items())),
         }
 
 
@@ -108,6 +113,9 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             fields.problem(("example_probabilities", index), f"expected a probability, got {brief(value)}")
     linear = _sha256(fields, "linear_sha256") if fields.document.data.get("linear_sha256") is not None else None
+    files = fields.get(("files",), dict, "an object of file names and their sha256")
+    for name in files or {}:
+        _sha256(fields, ("files", name))
     for key in sorted(set(fields.document.data) - PACKAGE_KEYS):
         fields.problem((key,), "unknown key")
     fields.check()
@@ -120,14 +128,16 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
         example=example,
         example_probabilities=tuple(probabilities),
         linear_sha256=linear,
+        files=files,
         format=version,
     )
 
 
-def _sha256(fields: Fields, key: str) -> Any:
-    sha = fields.get((key,), str, "a sha256 (64 hex)")
+def _sha256(fields: Fields, key: str | tuple[str, str]) -> Any:
+    path = (key,) if isinstance(key, str) else key
+    sha = fields.get(path, str, "a sha256 (64 hex)")
     if sha is not None and not (len(sha) == 64 and _is_hex(sha)):
-        fields.problem((key,), f"expected 64 lowercase hex digits, got {brief(sha)}")
+        fields.problem(path, f"expected 64 lowercase hex digits, got {brief(sha)}")
     return sha
 
 

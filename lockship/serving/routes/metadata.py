@@ -39,4 +39,6 @@ async def metadata(service: ServiceDep) -> MetadataResponse:
         classes=list(model_dir.classes),
         features=features,
         prediction_path=service.predictor.path,
+        provenance=service.provenance.status,
+        signed_by=service.provenance.key,
     )

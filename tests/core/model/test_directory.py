@@ -209,7 +209,7 @@ MALFORMED_DIRECTORIES: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "profile.json nested 100k deep": ("profile.json", lambda p: replace_with(p, deep(100_000)), "nested deeper than"),
     "params nested 100 deep": ("package.json", lambda p: edit_json(p, lambda d: d.update(params=json.loads(deep(100)))),
                                "nested deeper than 64 levels"),
-    "a 5,000-digit integer": ("package.json", lambda p: substitute(p, '"format": 2', '"format": 2' + "0" * 4999),
+    "a 5,000-digit integer": ("package.json", lambda p: substitute(p, '"format": 3', '"format": 3' + "0" * 4999),
                               r"an integer of 5000 digits"),
     "an infinite metric": ("package.json", lambda p: substitute(p, '"accuracy": 0.9', '"accuracy": 1e999'),
                            r"the number '1e999' is beyond a float's range"),
@@ -272,3 +272,23 @@ def raises(function: Callable[[Path], Any], path: Path) -> BaseException:
     except BaseException as error:  # the test asserts which: anything but a LockshipError is a failure
         return error
     raise AssertionError(f"{path}: accepted")
+
+
+def test_every_other_file_is_named_by_sha256(tmp_path: Path, sources: dict[str, Path]) -> None:
+    write(tmp_path / "out", sources)
+    package = json.loads((tmp_path / "out" / PACKAGE_FILE).read_text())
+    assert package["files"] == {
+        name: hashlib.sha256((tmp_path / "out" / name).read_bytes()).hexdigest()
+        for name in ("metadata.json", "profile.json", "schema.yaml")
+    }
+    # A change that still parses (a wider range, another profile) is caught by its hash.
+    (tmp_path / "out" / "schema.yaml").write_text(SCHEMA.replace("max: 250", "max: 2500"))
+    with pytest.raises(LockshipError) as error:
+        read_model_dir(tmp_path / "out")
+    assert error.value.problems[0].startswith(f"{tmp_path / 'out' / 'schema.yaml'}: sha256 ")
+    assert error.value.problems[0].endswith("the file was changed after packaging")
+    write(tmp_path / "out", sources)
+    del package["files"]["profile.json"]
+    (tmp_path / "out" / PACKAGE_FILE).write_text(json.dumps(package))
+    with pytest.raises(LockshipError, match=r"package.json: files: expected the sha256 of metadata.json, profile.json"):
+        read_model_dir(tmp_path / "out")

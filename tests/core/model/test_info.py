@@ -21,6 +21,7 @@ PACKAGE = PackageInfo(
     example={"height": 170.5},
     example_probabilities=(0.25, 0.75),
     linear_sha256="e" * 64,
+    files={"metadata.json": "f" * 64},
 )
 METADATA: dict[str, Any] = {
     "target": "label",
@@ -41,19 +42,20 @@ def test_package_round_trip(tmp_path: Path) -> None:
 
 def test_package_problems_are_all_reported(tmp_path: Path) -> None:
     data = PACKAGE.to_json() | {"format": 1, "lock_hash": "AB", "metrics": {"accuracy": "high"}, "extra": 1}
-    data |= {"example_probabilities": [0.5, 1.5], "linear_sha256": "x"}
+    data |= {"example_probabilities": [0.5, 1.5], "linear_sha256": "x", "files": {"schema.yaml": "x"}}
     del data["git_revision"]
     path = write(tmp_path / "package.json", data)
     with pytest.raises(LockshipError) as error:
         read_package(path)
     assert error.value.problems == (
-        f"{path}:2: format: unsupported format 1, this lockship reads 2",
+        f"{path}:2: format: unsupported format 1, this lockship reads 3",
         f"{path}:3: lock_hash: expected lowercase hex, got 'AB'",
         f"{path}:1: git_revision: missing",
         f"{path}:11: metrics.accuracy: expected a number, got 'high'",
         f"{path}:18: example_probabilities.1: expected a probability, got 1.5",
         f"{path}:20: linear_sha256: expected 64 lowercase hex digits, got 'x'",
-        f"{path}:21: extra: unknown key",
+        f"{path}:22: files.schema.yaml: expected 64 lowercase hex digits, got 'x'",
+        f"{path}:24: extra: unknown key",
     )
 
 
