@@ -22,7 +22,7 @@ from lockship.core.errors import LockshipError
 from lockship.core.model.directory import read_model_dir
 from lockship.modelfile import MAX_SCHEMA_BYTES
 from lockship.serving.service import load_predictor
-from tests.serving.conftest import Trained, free_port
+from tests.serving.conftest import Trained, free_port, rehash
 from tests.test_modelfile import BOMB_SIZE, MALFORMED_MODELS, bomb
 
 REFUSAL = "lockship serve: refusing to start"
@@ -45,6 +45,7 @@ def forge(trained: Trained, target: Path, model: bytes) -> Path:
     sha256 = hashlib.sha256(model).hexdigest()
     edit_json(copy / "package.json", lambda data: data.update(model_sha256=sha256, linear_sha256=None))
     edit_json(copy / "metadata.json", lambda data: data["model"].update(sha256=sha256))
+    rehash(copy, "metadata.json")
     return copy
 
 

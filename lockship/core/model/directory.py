@@ -143,10 +143,11 @@ def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
     package = read_package(root / PACKAGE_FILE)
     metadata = read_metadata(root / METADATA_FILE)
     schema = load_schema(root / SCHEMA_FILE)
-    _check_features(str(root / METADATA_FILE), metadata.features, schema, str(root / SCHEMA_FILE))
     profile = read_profile(root / PROFILE_FILE)
-    # After parsing, so that a malformed file is reported as such rather than as changed.
+    # After parsing, so that a malformed file is reported as such rather than as changed; before the
+    # files are checked against each other, so that a changed one is reported as changed.
     _check_hashes(root, package)
+    _check_features(str(root / METADATA_FILE), metadata.features, schema, str(root / SCHEMA_FILE))
     actual = sha256_of(root / MODEL_FILE)
     if actual != package.model_sha256:
         raise LockshipError(
