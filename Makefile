@@ -19,7 +19,7 @@ run: setup
 
 # Then prove that the committed pipeline reproduces its dvc.lock, re-run from scratch beside this checkout.
 test: setup lint
-	pytest
+	pytest -n 2 --dist loadfile
 	lockship verify
 
 lint: setup
