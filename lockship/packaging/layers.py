@@ -54,6 +54,7 @@ APP_CODE = (
     "lockship/core/numerics.py",
     "lockship/core/params.py",
     "lockship/core/yamlio.py",
+    "lockship/core/yamlcompose.py",
     "lockship/core/data/__init__.py",
     "lockship/core/data/schema.py",
     "lockship/core/model/__init__.py",

@@ -104,14 +104,14 @@ def test_check_params_blocks_broken_yaml_with_line_and_column(unpulled: Path) ->
 
 
 def test_check_params_blocks_a_value_outside_its_declared_range(unpulled: Path) -> None:
-    # The project may declare rules of its own: the test's replace them (a second `lockship:` key is invalid).
+    # The project may declare rules of its own: the test's replace them, beside the stages' numerics.
     data = yaml.safe_load((unpulled / "params.yaml").read_text())
-    data.pop("lockship", None)
+    rules = {"prepare.test_size": {"type": "number", "min": 0.05, "max": 0.5}}
+    data["lockship"] = {"numerics": data["lockship"]["numerics"], "params": rules}
     params = yaml.safe_dump(data, sort_keys=False)
-    rules = "lockship:\n  params:\n    prepare.test_size: {type: number, min: 0.05, max: 0.5}\n"
-    made, output = commit(unpulled, {"params.yaml": params + rules})
+    made, output = commit(unpulled, {"params.yaml": params})
     assert made, output
-    made, output = commit(unpulled, {"params.yaml": params.replace("test_size: 0.2", "test_size: 0.9") + rules})
+    made, output = commit(unpulled, {"params.yaml": params.replace("test_size: 0.2", "test_size: 0.9")})
     assert not made
     assert "prepare.test_size: must be at most 0.5, got 0.9" in output
 
