@@ -239,7 +239,7 @@ def test_another_model_is_served_through_its_pipeline(built: Built, tmp_path: Pa
     model_dir = tmp_path / "forest-model"
     assemble_model_dir(model_dir, model_path=project / "models/model.skops",
                        metadata_path=project / "models/metadata.json", schema_path=project / "schema.yaml",
-                       profile_path=project / "reports/profile.json", lock_hash="ab" * 32, git_revision="c" * 40,
+                       profile_path=project / "reports/profile.json", lock_hash="ab" * 32,
                        params={}, metrics={}, example=frame.iloc[0].to_dict())  # fmt: skip
     command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck"]
     command += ["-v", f"{model_dir}:/opt/lockship/model:ro", built.ref]
