@@ -78,7 +78,7 @@ def build_model_dir(work: Path) -> tuple[Path, list[dict[str, float]]]:
     records = [{str(k): float(v) for k, v in row.items()} for row in features.to_dict("records")]
     assemble_model_dir(work / "model-dir", model_path=f["model.skops"], metadata_path=f["metadata.json"],
                        schema_path=work / "schema.yaml", profile_path=work / "profile.json", lock_hash="0" * 64,
-                       git_revision="bench", params={}, metrics={}, example=records[0])  # fmt: skip
+                       params={}, metrics={}, example=records[0])  # fmt: skip
     return work / "model-dir", records
 
 

@@ -70,7 +70,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=os.environ.get("LOCKSHIP_BUILDER", "auto"),
         help="auto, buildah, podman or docker (default: $LOCKSHIP_BUILDER, else auto)",
     )
-    parser.add_argument("--timestamp", type=int, help="image time in seconds since the epoch (default: HEAD's)")
+    parser.add_argument("--timestamp", type=int, help="image time in seconds since the epoch (default 2000-01-01)")
     parser.add_argument("--force", action="store_true", help="build even when the image already exists")
     parser.add_argument("--base-lock", default=BASE_LOCK, help=f"the base image's lock (default {BASE_LOCK})")
     return parser.parse_args(argv)

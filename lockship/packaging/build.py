@@ -1,8 +1,10 @@
 """Build (or find) the serving image of a DVC project, tagged `<name>:<first 12 hex of the lock hash>`.
 
 `image.json` holds only what the lock determines (the reference and the full lock hash), so it can be
-committed and a fresh clone reproduces dvc.lock byte for byte. The facts that depend on the machine or
-the day (image ID, manifest digest, size, builder, base digest) go to `build.json`, which git ignores.
+committed and a fresh clone reproduces dvc.lock byte for byte. The image itself holds only what the lock
+determines too (a fixed time, no git revision), so one tag names one image ID on any machine, at any commit
+that leaves the lock unchanged. The facts that depend on the machine or the day (image ID, manifest digest,
+size, builder, base digest, the revision it was built at) go to `build.json`, which git ignores.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from lockship.core.dvc.lock import load_lock
 from lockship.core.dvc.lockhash import LockHash, lock_hash
@@ -26,7 +27,7 @@ from lockship.core.errors import LockshipError
 from lockship.core.model.signing import fingerprint
 from lockship.core.yamlio import read_text
 from lockship.packaging import baselock
-from lockship.packaging.base import cache_dir, resolve_base
+from lockship.packaging.base import SOURCE_DATE_EPOCH, cache_dir, resolve_base
 from lockship.packaging.builders import Builder, ImageFacts
 from lockship.packaging.containerfile import ImageSpec, containerfile, labels
 from lockship.packaging.layers import app_layer, bytecode_layer, prune_cache, site_layer
@@ -72,6 +73,7 @@ class Result:
     built: bool  # False when an image with this tag and lock hash was already there
     base_digest: str | None
     seconds: float
+    revision: str | None = None  # HEAD when the image was built; None when it was found
 
     def image_json(self) -> dict[str, str]:
         return {"image": self.image, "lock_hash": self.lock.digest}
@@ -85,6 +87,7 @@ class Result:
             "builder": self.builder,
             "built": self.built,
             "base_digest": self.base_digest,
+            "revision": self.revision,
             "seconds": round(self.seconds, 3),
         }
 
@@ -97,28 +100,6 @@ def local_ref(builder: Builder, image: str) -> str:
 def _git(root: Path, *args: str) -> str | None:
     result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     return result.stdout.strip() if result.returncode == 0 else None
-
-
-def public_url(url: str | None) -> str | None:
-    """A remote URL without credentials, as an image label may show it (scp-like remotes become ssh://)."""
-    if not url:
-        return None
-    if "://" not in url:
-        host, _, path = url.rpartition("@")[2].partition(":")
-        return f"ssh://{host}/{path.lstrip('/')}" if host and path else None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def commit_facts(root: Path) -> tuple[str, int]:
-    """HEAD's revision and commit time: the image's `revision` and `created`, never the clock."""
-    revision = _git(root, "rev-parse", "HEAD")
-    stamp = _git(root, "log", "-1", "--format=%ct", "HEAD")
-    if not revision or not stamp:
-        raise LockshipError(f"{root}: not a git repository with a commit; the image's revision and time come from it")
-    return revision, int(stamp)
 
 
 def _read_json(path: Path) -> Any:
@@ -194,8 +175,9 @@ def package(
 
     from lockship.packaging.assemble import assemble_model_dir
 
-    revision, committed = commit_facts(root)
-    stamp = committed if timestamp is None else timestamp
+    # Not HEAD's commit time: a commit that leaves the lock unchanged keeps the tag, so it must keep the image.
+    stamp = int(SOURCE_DATE_EPOCH) if timestamp is None else timestamp
+    revision = _git(root, "rev-parse", "HEAD")  # for build.json only
     base = resolve_base(settings.base, locked_base, where=str(base_lock), cache=cache)
     metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
@@ -207,7 +189,6 @@ def package(
             schema_path=files.schema,
             profile_path=files.profile,
             lock_hash=lock.digest,
-            git_revision=revision,
             params=locked_params(root, lock),
             metrics=metrics,
             example=example_row(files.example, files.metadata),
@@ -226,11 +207,8 @@ def package(
         spec = ImageSpec(base_image=base.image, add_rootfs=base.rootfs is not None, port=settings.port)
         (context / "Containerfile").write_text(containerfile(spec), encoding="utf-8")
         created = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        source = public_url(_git(root, "remote", "get-url", "origin"))
         image_labels = labels(
             lock_hash=lock.digest,
-            revision=revision,
-            source=source,
             created=created,
             title=settings.name,
             metrics=metrics,
@@ -240,7 +218,7 @@ def package(
     if facts is None:
         raise LockshipError(f"{builder.name}: built {ref} but cannot find it in the store")
     prune_cache(cache)
-    return Result(image, lock, facts, builder.name, True, base.digest, time.monotonic() - started)
+    return Result(image, lock, facts, builder.name, True, base.digest, time.monotonic() - started, revision)
 
 
 def _link(source: Path, target: Path) -> None:

@@ -56,23 +56,22 @@ def containerfile(spec: ImageSpec) -> str:
 def labels(
     *,
     lock_hash: str,
-    revision: str,
-    source: str | None,
     created: str,
     title: str,
     metrics: Mapping[str, float],
 ) -> dict[str, str]:
-    """OCI annotations plus lockship's own: the lock hash and each metric of the packaged model."""
+    """OCI annotations plus lockship's own: the lock hash and each metric of the packaged model.
+
+    No revision or source: the lock hash does not determine them, and the image must be the same at every
+    commit that leaves the lock unchanged. `git log -S <lock hash> -- package/image.json` finds the commit.
+    """
     found = {
-        "org.opencontainers.image.revision": revision,
         "org.opencontainers.image.created": created,
         "org.opencontainers.image.title": title,
         "org.opencontainers.image.version": lock_hash[:12],
         "dev.lockship.lock-hash": lock_hash,
         "dev.lockship.metrics": json.dumps(dict(metrics), sort_keys=True, separators=(",", ":")),
     }
-    if source:
-        found["org.opencontainers.image.source"] = source
     for name, value in sorted(metrics.items()):
         found[f"dev.lockship.metric.{name}"] = repr(value)
     return found

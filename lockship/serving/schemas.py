@@ -42,7 +42,6 @@ class FeatureInfo(BaseModel):
 class MetadataResponse(BaseModel):
     model_name: str
     lock_hash: str
-    git_revision: str
     model_sha256: str
     params: dict[str, Any]
     metrics: dict[str, float]

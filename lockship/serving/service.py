@@ -93,7 +93,6 @@ def load_service(config: ServeConfig) -> Service:
     package = model_dir.package
     telemetry = Telemetry(
         lock_hash=package.lock_hash,
-        git_revision=package.git_revision,
         model_sha256=package.model_sha256,
         model_name=config.model_name,
     )

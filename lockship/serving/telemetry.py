@@ -24,7 +24,7 @@ def multiprocess_dir() -> str | None:
 class Telemetry:
     """The app's metrics in a registry of its own (several apps may live in one test process)."""
 
-    def __init__(self, *, lock_hash: str, git_revision: str, model_sha256: str, model_name: str) -> None:
+    def __init__(self, *, lock_hash: str, model_sha256: str, model_name: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         labels = ("endpoint", "method", "status")
         self.requests = Counter("lockship_requests", "HTTP requests answered.", labels, registry=self.registry)
@@ -41,11 +41,11 @@ class Telemetry:
         self.info = Gauge(
             "lockship_model_info",
             "The model being served (always 1), labelled with the lock hash that produced it.",
-            ("lock_hash", "git_revision", "model_sha256", "model_name"),
+            ("lock_hash", "model_sha256", "model_name"),
             registry=self.registry,
             multiprocess_mode="max",
         )
-        self.info.labels(lock_hash, git_revision, model_sha256, model_name).set(1)
+        self.info.labels(lock_hash, model_sha256, model_name).set(1)
         self.input_log_dropped = Counter(
             "lockship_input_log_dropped_rows",
             "Predicted rows the input log could not keep, by reason: queue_full (the writer is behind, e.g. "

@@ -65,8 +65,8 @@ HOSTILE_JSON: dict[str, tuple[bytes, str]] = {
     "NaN": (b'{"n": NaN}', r"a\.json: NaN is not a JSON value"),
     "-Infinity": (b'{"n": -Infinity}', r"a\.json: -Infinity is not a JSON value"),
     "a lone surrogate": (
-        b'{\n  "ok": "fine",\n  "git_revision": "\\ud800"\n}',
-        r"a\.json:3: git_revision: '\\ud800' holds a lone surrogate",
+        b'{\n  "ok": "fine",\n  "title": "\\ud800"\n}',
+        r"a\.json:3: title: '\\ud800' holds a lone surrogate",
     ),
     "a lone surrogate in a key": (b'{"a": {"\\udfff": 1}}', r"a\.json:1: a: '\\udfff' holds a lone surrogate"),
     "a lone surrogate in a list": (b'{"a": ["x", "\\ud800x"]}', r"a\.json:1: a\.1: '\\ud800x' holds a lone surrogate"),

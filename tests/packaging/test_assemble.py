@@ -24,7 +24,7 @@ def _assemble(trained: Trained, target: Path, **overrides: object) -> None:
     example = json.loads((trained.model_dir / "package.json").read_text())["example"]
     settings: dict[str, object] = {"model_path": work / "model.skops", "metadata_path": work / "metadata.json",
                                    "schema_path": work / "schema.yaml", "profile_path": work / "profile.json",
-                                   "lock_hash": "ab" * 32, "git_revision": "c" * 40, "params": {}, "metrics": {},
+                                   "lock_hash": "ab" * 32, "params": {}, "metrics": {},
                                    "example": example} | overrides  # fmt: skip
     assemble_model_dir(target, **settings)  # type: ignore[arg-type]
 

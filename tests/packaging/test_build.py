@@ -15,7 +15,7 @@ import yaml
 from lockship.core.dvc.lockhash import lock_hash
 from lockship.modelfile import load_model
 from lockship.packaging.assemble import assemble_model_dir
-from lockship.packaging.base import cache_dir
+from lockship.packaging.base import SOURCE_DATE_EPOCH, cache_dir
 from lockship.packaging.baselock import BASE_LOCK
 from lockship.packaging.debs import SOURCES_ENV
 from tests.conftest import run
@@ -55,14 +55,12 @@ def test_image_json_holds_only_what_the_lock_determines(built: Built) -> None:
     assert "Data and pipelines are up to date" in run("dvc", "status", cwd=built.project, env=built.env).stdout
 
 
-def test_labels_name_the_commit_lock_and_metrics(built: Built) -> None:
+def test_labels_name_the_lock_and_metrics_and_nothing_the_lock_does_not_determine(built: Built) -> None:
     config = inspect(built)["OCIv1"]["config"]  # type: ignore[index]
     labels = config["Labels"]
-    revision = run("git", "rev-parse", "HEAD", cwd=built.project, env=built.env).stdout.strip()
-    committed = int(run("git", "log", "-1", "--format=%ct", cwd=built.project, env=built.env).stdout)
-    assert labels["org.opencontainers.image.revision"] == revision
-    created = datetime.fromtimestamp(committed, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = datetime.fromtimestamp(int(SOURCE_DATE_EPOCH), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert labels["org.opencontainers.image.created"] == created
+    assert not {"org.opencontainers.image.revision", "org.opencontainers.image.source"} & set(labels)
     assert labels["dev.lockship.lock-hash"] == built.lock_hash
     metrics = json.loads((built.project / "metrics.json").read_text())
     assert json.loads(labels["dev.lockship.metrics"]) == metrics
@@ -164,6 +162,24 @@ def test_building_again_in_a_fresh_store_gives_the_same_image_id(built: Built, t
     assert json.loads((built.project / "package/build.json").read_text())["image_id"] == built.build["image_id"]
 
 
+def test_a_commit_that_leaves_the_lock_unchanged_gives_the_same_image(built: Built, tmp_path: Path) -> None:
+    project = shutil.copytree(built.project, tmp_path / "later", symlinks=True)
+    (project / "README.md").write_text((project / "README.md").read_text() + "\nAn edit the lock does not cover.\n")
+    # A day after the first commit, so neither its time nor its revision can match by chance.
+    day_later = f"@{int(run('git', 'log', '-1', '--format=%ct', cwd=project, env=built.env).stdout) + 86400}"
+    later = {**built.env, "GIT_AUTHOR_DATE": day_later, "GIT_COMMITTER_DATE": day_later}
+    run("git", "commit", "-qm", "edit the README", "README.md", cwd=project, env=later)
+    assert run("python", "-m", "lockship", "lock-hash", cwd=project, env=built.env).stdout.strip() == built.lock_hash
+    # A fresh container store: the image is built again, not found.
+    env = {**built.env, **container_env(tmp_path / "containers")}
+    result = run(*PACKAGE, *package_args(project), cwd=project, env=env)
+    assert result.stdout.startswith(f"package: built {built.image}")
+    again = json.loads((project / "package/build.json").read_text())
+    assert (again["image_id"], again["manifest_digest"]) == (built.build["image_id"], built.build["manifest_digest"])
+    # The commit is a fact of this build, kept out of the image.
+    assert again["revision"] == run("git", "rev-parse", "HEAD", cwd=project, env=built.env).stdout.strip()
+
+
 def test_editing_the_base_lock_changes_the_tag(built: Built, tmp_path: Path) -> None:
     project = tmp_path / "edited"
     shutil.copytree(built.project, project, symlinks=True)
@@ -239,7 +255,7 @@ def test_another_model_is_served_through_its_pipeline(built: Built, tmp_path: Pa
     model_dir = tmp_path / "forest-model"
     assemble_model_dir(model_dir, model_path=project / "models/model.skops",
                        metadata_path=project / "models/metadata.json", schema_path=project / "schema.yaml",
-                       profile_path=project / "reports/profile.json", lock_hash="ab" * 32, git_revision="c" * 40,
+                       profile_path=project / "reports/profile.json", lock_hash="ab" * 32,
                        params={}, metrics={}, example=frame.iloc[0].to_dict())  # fmt: skip
     command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck"]
     command += ["-v", f"{model_dir}:/opt/lockship/model:ro", built.ref]

@@ -26,7 +26,6 @@ from tests.conftest import REPO_ROOT
 
 START_TIMEOUT = 60.0
 LOCK_HASH = "0123456789abcdef" * 4
-REVISION = "f" * 40
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,6 @@ def build_model_dir(work: Path, target: Path, *, params: Path | None = None) -> 
         schema_path=work / "schema.yaml",
         profile_path=work / "profile.json",
         lock_hash=LOCK_HASH,
-        git_revision=REVISION,
         params={"train": {"estimator": "logistic_regression", "seed": 42}},
         metrics=json.loads((work / "metrics.json").read_text()),
         example={str(name): float(value) for name, value in first.items()},

@@ -93,14 +93,18 @@ def linear_fifo(directory: Path) -> None:
     os.mkfifo(directory / "linear.json")
 
 
-def revision_surrogate(directory: Path) -> None:
-    edit_json(directory / "package.json", lambda data: data.update(git_revision="\ud800"))
+def example_surrogate(directory: Path) -> None:
+    edit_json(directory / "package.json", lambda data: data["example"].update({"mean radius": "\ud800"}))
 
 
 SERVED: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "package.json nested 100k deep": (package_nested_deep, "package.json", ": nested deeper than 64 levels"),
     "linear.json a FIFO": (linear_fifo, "linear.json", ": not a regular file (a FIFO, device or socket)"),
-    "git_revision a lone surrogate": (revision_surrogate, "package.json", r": git_revision: '\ud800' holds a lone"),
+    "an example value a lone surrogate": (
+        example_surrogate,
+        "package.json",
+        r": example.mean radius: '\ud800' holds a lone",
+    ),
 }
 
 

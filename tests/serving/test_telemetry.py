@@ -17,19 +17,19 @@ def _values(exposition: bytes) -> dict[tuple[str, frozenset[tuple[str, str]]], f
 
 
 def test_registry_counts_classes_and_labels_the_model() -> None:
-    telemetry = Telemetry(lock_hash="ab" * 32, git_revision="rev", model_sha256="cd" * 32, model_name="m")
+    telemetry = Telemetry(lock_hash="ab" * 32, model_sha256="cd" * 32, model_name="m")
     telemetry.count_classes(["yes", "no"], [3, 0])
     telemetry.count_classes(["yes", "no"], [1, 2])
     values = _values(telemetry.exposition())
     assert values[("lockship_predictions_total", frozenset({("class", "yes")}))] == 4
     assert values[("lockship_predictions_total", frozenset({("class", "no")}))] == 2
-    info = {"lock_hash": "ab" * 32, "git_revision": "rev", "model_sha256": "cd" * 32, "model_name": "m"}
+    info = {"lock_hash": "ab" * 32, "model_sha256": "cd" * 32, "model_name": "m"}
     assert values[("lockship_model_info", frozenset(info.items()))] == 1
 
 
 def test_two_apps_in_one_process_keep_separate_registries() -> None:
-    first = Telemetry(lock_hash="aa", git_revision="r", model_sha256="s", model_name="m")
-    second = Telemetry(lock_hash="bb", git_revision="r", model_sha256="s", model_name="m")
+    first = Telemetry(lock_hash="aa", model_sha256="s", model_name="m")
+    second = Telemetry(lock_hash="bb", model_sha256="s", model_name="m")
     first.count_classes([0], [5])
     assert ("lockship_predictions_total", frozenset({("class", "0")})) not in _values(second.exposition())
 

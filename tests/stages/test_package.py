@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lockship.core.errors import LockshipError
-from lockship.packaging.build import example_row, public_url
+from lockship.packaging.build import example_row
 from stages.package import main, read_settings
 from tests.conftest import REPO_ROOT
 
@@ -59,12 +59,3 @@ def test_the_example_row_is_the_first_data_row_as_json_scalars(tmp_path: Path) -
     (tmp_path / "gap.csv").write_text("a,b,target\n,2,x\n")
     with pytest.raises(LockshipError, match="missing values in a"):
         example_row(tmp_path / "gap.csv", tmp_path / "metadata.json")
-
-
-def test_remote_urls_lose_their_credentials() -> None:
-    assert (
-        public_url("https://user:token@git.example.invalid:8443/a/b.git") == "https://git.example.invalid:8443/a/b.git"
-    )
-    assert public_url("git@git.example.invalid:acme/repo.git") == "ssh://git.example.invalid/acme/repo.git"
-    assert public_url("/srv/repos/local") is None
-    assert public_url(None) is None

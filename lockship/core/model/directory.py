@@ -6,10 +6,10 @@ Layout (every name fixed, so an image and a developer's directory look the same)
     metadata.json  train's metadata: target, classes, features with dtypes, the model's sha256
     schema.yaml    the data schema the inputs are validated against
     profile.json   evaluate's reference profile, for drift checks
-    package.json   written at packaging: lock hash, git revision, params, metrics, the model's
-                   sha256 at packaging, an example input row for the smoke prediction and the
-                   probabilities the model gave it, linear.json's sha256 if there is one, and the
-                   sha256 of every other file (`files`)
+    package.json   written at packaging: lock hash, params, metrics, the model's sha256 at
+                   packaging, an example input row for the smoke prediction and the probabilities
+                   the model gave it, linear.json's sha256 if there is one, and the sha256 of every
+                   other file (`files`); no git revision, which the lock hash does not determine
     linear.json    only for a model packaging verified a linear fast path for: its parameters
     package.json.sig  only when packaging had a signing key: see lockship.core.model.signing
 """
@@ -194,7 +194,6 @@ def write_model_dir(
     schema_path: str | os.PathLike[str],
     profile_path: str | os.PathLike[str],
     lock_hash: str,
-    git_revision: str,
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
     example: Mapping[str, Scalar],
@@ -214,7 +213,6 @@ def write_model_dir(
     linear_text = None if linear is None else canonical_json(linear)
     package = PackageInfo(
         lock_hash=lock_hash,
-        git_revision=git_revision,
         model_sha256=model_sha256,
         params=params,
         metrics=metrics,

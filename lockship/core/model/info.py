@@ -20,7 +20,6 @@ PACKAGE_KEYS = frozenset(
     {
         "format",
         "lock_hash",
-        "git_revision",
         "model_sha256",
         "params",
         "metrics",
@@ -37,7 +36,6 @@ class PackageInfo:
     """package.json: what the packaging step recorded about the model it shipped."""
 
     lock_hash: str
-    git_revision: str
     model_sha256: str
     params: Mapping[str, Any]
     metrics: Mapping[str, float]
@@ -55,7 +53,6 @@ class PackageInfo:
         return {
             "format": self.format,
             "lock_hash": self.lock_hash,
-            "git_revision": self.git_revision,
             "model_sha256": self.model_sha256,
             "params": dict(self.params),
             "metrics": dict(self.metrics),
@@ -97,7 +94,6 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
     lock_hash = fields.get(("lock_hash",), str, "the lock hash (hex)")
     if lock_hash is not None and not (lock_hash and _is_hex(lock_hash)):
         fields.problem(("lock_hash",), f"expected lowercase hex, got {brief(lock_hash)}")
-    revision = fields.get(("git_revision",), str, "a git revision")
     sha = _sha256(fields, "model_sha256")
     params = fields.get(("params",), dict, "an object")
     metrics = fields.get(("metrics",), dict, "an object")
@@ -121,7 +117,6 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
     fields.check()
     return PackageInfo(
         lock_hash=lock_hash,
-        git_revision=revision,
         model_sha256=sha,
         params=params,
         metrics=metrics,

@@ -12,7 +12,7 @@ router = APIRouter(tags=["metadata"])
 
 @router.get("/metadata", response_model=MetadataResponse)
 async def metadata(service: ServiceDep) -> MetadataResponse:
-    """Lock hash, git revision, params, metrics and the feature schema of the served model."""
+    """Lock hash, params, metrics and the feature schema of the served model."""
     model_dir = service.model_dir
     package = model_dir.package
     features = []
@@ -31,7 +31,6 @@ async def metadata(service: ServiceDep) -> MetadataResponse:
     return MetadataResponse(
         model_name=service.config.model_name,
         lock_hash=package.lock_hash,
-        git_revision=package.git_revision,
         model_sha256=package.model_sha256,
         params=dict(package.params),
         metrics=dict(package.metrics),

@@ -46,9 +46,8 @@ def sources(tmp_path: Path) -> dict[str, Path]:
 
 
 def write(target: Path, sources: dict[str, Path], **overrides: Any) -> None:
-    settings: dict[str, Any] = {"lock_hash": "ab" * 32, "git_revision": "c" * 40, "params": {"train": {"seed": 1}},
-                                "metrics": {"accuracy": 0.9}, "example": EXAMPLE,
-                                "example_probabilities": [0.25, 0.75]} | overrides  # fmt: skip
+    settings: dict[str, Any] = {"lock_hash": "ab" * 32, "params": {"train": {"seed": 1}}, "metrics": {"accuracy": 0.9},
+                                "example": EXAMPLE, "example_probabilities": [0.25, 0.75]} | overrides  # fmt: skip
     write_model_dir(target, **sources, **settings)
 
 
@@ -215,8 +214,9 @@ MALFORMED_DIRECTORIES: dict[str, tuple[str, Callable[[Path], None], str]] = {
                            r"the number '1e999' is beyond a float's range"),
     "a NaN metric": ("package.json", lambda p: substitute(p, '"accuracy": 0.9', '"accuracy": NaN'),
                      "NaN is not a JSON value"),
-    "git_revision a lone surrogate": ("package.json", lambda p: edit_json(p, lambda d: d.update(git_revision="\ud800")),
-                                      r"\d+: git_revision: '\\ud800' holds a lone surrogate"),
+    "an example value a lone surrogate": ("package.json",
+                                          lambda p: edit_json(p, lambda d: d["example"].update(height="\ud800")),
+                                          r"\d+: example.height: '\\ud800' holds a lone surrogate"),
     "a class a lone surrogate": ("metadata.json", lambda p: edit_json(p, lambda d: d.update(classes=["a", "\udc80"])),
                                  r"\d+: classes.1: '\\udc80' holds a lone surrogate"),
     "schema.yaml a lone surrogate": ("schema.yaml", lambda p: substitute(p, "[a, b]", '[a, "\\ud800"]'),

@@ -14,7 +14,6 @@ from lockship.core.model.info import Feature, PackageInfo, example_problems, rea
 
 PACKAGE = PackageInfo(
     lock_hash="ab" * 32,
-    git_revision="c" * 40,
     model_sha256="d" * 64,
     params={"train": {"seed": 1}},
     metrics={"accuracy": 0.9},
@@ -43,19 +42,19 @@ def test_package_round_trip(tmp_path: Path) -> None:
 def test_package_problems_are_all_reported(tmp_path: Path) -> None:
     data = PACKAGE.to_json() | {"format": 1, "lock_hash": "AB", "metrics": {"accuracy": "high"}, "extra": 1}
     data |= {"example_probabilities": [0.5, 1.5], "linear_sha256": "x", "files": {"schema.yaml": "x"}}
-    del data["git_revision"]
+    del data["model_sha256"]
     path = write(tmp_path / "package.json", data)
     with pytest.raises(LockshipError) as error:
         read_package(path)
     assert error.value.problems == (
         f"{path}:2: format: unsupported format 1, this lockship reads 3",
         f"{path}:3: lock_hash: expected lowercase hex, got 'AB'",
-        f"{path}:1: git_revision: missing",
-        f"{path}:11: metrics.accuracy: expected a number, got 'high'",
-        f"{path}:18: example_probabilities.1: expected a probability, got 1.5",
-        f"{path}:20: linear_sha256: expected 64 lowercase hex digits, got 'x'",
-        f"{path}:22: files.schema.yaml: expected 64 lowercase hex digits, got 'x'",
-        f"{path}:24: extra: unknown key",
+        f"{path}:1: model_sha256: missing",
+        f"{path}:10: metrics.accuracy: expected a number, got 'high'",
+        f"{path}:17: example_probabilities.1: expected a probability, got 1.5",
+        f"{path}:19: linear_sha256: expected 64 lowercase hex digits, got 'x'",
+        f"{path}:21: files.schema.yaml: expected 64 lowercase hex digits, got 'x'",
+        f"{path}:23: extra: unknown key",
     )
 
 
