@@ -26,10 +26,11 @@ from lockship.core.fsio import file_digest, write_outputs
 from lockship.packaging import baselock
 from lockship.packaging.baselock import RESOLVE, BaseLock, Deb, DebianLock, RegistryLock
 from lockship.packaging.debs import apt_sources, cached, fetch, flat_repository, store
+from lockship.packaging.tarball import MTIME
 
 DEBIAN_PREFIX = "mmdebstrap:"
-# Any fixed time: it makes two builds of the same packages give the same tar.
-SOURCE_DATE_EPOCH = "946684800"
+# The one fixed time of everything in an image (the rootfs, the layers, the `created` label).
+SOURCE_DATE_EPOCH = str(MTIME)
 BUILD_FORMAT = "2"  # bump when how a rootfs is made from a lock changes
 DEFAULT_PACKAGES = ("python3", "libstdc++6", "libgomp1")
 DPKG_OPTIONS = (

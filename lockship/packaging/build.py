@@ -27,11 +27,12 @@ from lockship.core.errors import LockshipError
 from lockship.core.model.signing import fingerprint
 from lockship.core.yamlio import read_text
 from lockship.packaging import baselock
-from lockship.packaging.base import SOURCE_DATE_EPOCH, cache_dir, resolve_base
+from lockship.packaging.base import cache_dir, resolve_base
 from lockship.packaging.builders import Builder, ImageFacts
 from lockship.packaging.containerfile import ImageSpec, containerfile, labels
 from lockship.packaging.layers import app_layer, bytecode_layer, prune_cache, site_layer
 from lockship.packaging.requirements import runtime_lock
+from lockship.packaging.tarball import MTIME
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -176,7 +177,7 @@ def package(
     from lockship.packaging.assemble import assemble_model_dir
 
     # Not HEAD's commit time: a commit that leaves the lock unchanged keeps the tag, so it must keep the image.
-    stamp = int(SOURCE_DATE_EPOCH) if timestamp is None else timestamp
+    stamp = MTIME if timestamp is None else timestamp
     revision = _git(root, "rev-parse", "HEAD")  # for build.json only
     base = resolve_base(settings.base, locked_base, where=str(base_lock), cache=cache)
     metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}

@@ -12,7 +12,7 @@ import tarfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
-# 2000-01-01: any fixed time (the image's default time, base.SOURCE_DATE_EPOCH, is the same).
+# 2000-01-01: any fixed time; the image's time and its base's (base.SOURCE_DATE_EPOCH) are this one.
 MTIME = 946684800
 
 
