@@ -60,6 +60,9 @@ def create() -> FastAPI:
 
 def build_model_dir(work: Path) -> tuple[Path, list[dict[str, float]]]:
     """Run the real prepare, train and evaluate stages and package their outputs."""
+    from lockship.core.numerics import pin_from_params
+
+    pin_from_params(REPO / "params.yaml")  # the stages' numerics, before pandas loads numpy
     import pandas as pd
 
     from lockship.packaging.assemble import assemble_model_dir

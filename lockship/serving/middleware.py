@@ -62,6 +62,9 @@ class Observe:
         self._reading: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         self._sweeping = False
+        # Each (route, method, status)'s counter and histogram: looking them up by label values on every
+        # request costs more than the counting.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def _watch(self, task: asyncio.Task[Any], deadline: float) -> None:
         self._reading[task] = deadline
@@ -145,10 +148,12 @@ class Observe:
             self.inflight -= received
             if status == 0:
                 status = CLIENT_CLOSED if disconnected else 500
-            endpoint = getattr(scope.get("route"), "path", UNMATCHED)
-            labels = (endpoint, scope["method"], str(status))
-            self.telemetry.requests.labels(*labels).inc()
-            self.telemetry.latency.labels(*labels).observe(time.perf_counter() - start)
+            labels = (getattr(scope.get("route"), "path", UNMATCHED), scope["method"], status)
+            counted = self._series.get(labels)
+            if counted is None:
+                counted = self._series[labels] = self.telemetry.request_series(*labels)
+            counted[0].inc()
+            counted[1].observe(time.perf_counter() - start)
 
 
 def _declared_length(scope: Scope) -> int:

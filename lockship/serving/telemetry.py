@@ -56,6 +56,11 @@ class Telemetry:
         for reason in DROP_REASONS:
             self.input_log_dropped.labels(reason)  # a zero sample from the start, so alerts see the series
 
+    def request_series(self, endpoint: str, method: str, status: int) -> tuple[Any, Any]:
+        """The request counter and latency histogram of one (endpoint, method, status)."""
+        labels = (endpoint, method, str(status))
+        return self.requests.labels(*labels), self.latency.labels(*labels)
+
     def count_dropped(self, reason: str, rows: int) -> None:
         """Called from the input log's thread as well as from requests (prometheus-client is thread-safe)."""
         self.input_log_dropped.labels(reason).inc(rows)

@@ -41,6 +41,26 @@ def test_multiclass_equals_the_pipeline(trained: Trained) -> None:
     _agrees(model, frame.drop(columns=["band"]))
 
 
+@pytest.mark.parametrize("classes", [2, 3])
+def test_a_row_gets_the_same_bits_alone_and_in_batches_of_any_size(trained: Trained, classes: int) -> None:
+    """Few rows and many take different code in the fixed-order sum: both must add in the same order."""
+    frame = pd.read_csv(trained.work / "train.csv")
+    if classes == 2:
+        model = load_model(trained.work / "model.skops")
+    else:
+        frame["band"] = pd.qcut(frame.pop("mean radius"), 3, labels=["low", "mid", "high"]).astype(str)
+        model = fit(frame.drop(columns=["target"]), target="band", estimator="logistic_regression", seed=1,
+                    hyperparameters={"C": 1.0})  # fmt: skip
+    features = frame[list(model.feature_names_in_)]
+    fast = extract(model, list(features.columns))
+    assert fast is not None
+    rows = np.tile(features.to_numpy(dtype=np.float64), (3, 1))[:1000]  # past the few-rows branch
+    _, whole = fast(rows)
+    for size in (1, 7, 128, 129):
+        parts = [fast(rows[start : start + size])[1] for start in range(0, 300, size)]
+        assert np.array_equal(np.concatenate(parts), whole[: sum(len(part) for part in parts)]), size
+
+
 def test_extreme_scores_stay_finite_without_warnings(trained: Trained) -> None:
     fast = extract(load_model(trained.work / "model.skops"), list(trained.features.columns))
     assert fast is not None
