@@ -42,7 +42,10 @@ SIMD_FLAGS: dict[str, tuple[str, ...]] = {
 }
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "scipy", "skops")
-OVERRIDE = "set params.yaml lockship.numerics to what this machine runs (blas_kernel, simd_ceiling)"
+OVERRIDE = (
+    "set params.yaml lockship.numerics to what this machine runs (blas_kernel, simd_ceiling), knowing its "
+    "models will not be byte-identical to the committed lock's"
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def pin_from_params(params: str | os.PathLike[str]) -> None:
 
 
 def fingerprint(settings: Numerics) -> dict[str, Any]:
-    """What computed this process's floats, after checking that the pins hold; one line per pin that does not."""
+    """What computes this process's floats, after checking that the pins hold (one line naming what does not)."""
     import numpy as np  # noqa: F401  (loads OpenBLAS, so that threadpoolctl sees it)
     import threadpoolctl
     from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
@@ -138,13 +141,12 @@ def fingerprint(settings: Numerics) -> dict[str, Any]:
         raise LockshipError(
             f"this machine ({platform.system()} {platform.machine()}) cannot run the pinned numerics "
             f"(BLAS kernel {settings.blas_kernel}, SIMD {settings.simd_ceiling}): they are x86-64 code paths; "
-            f"{OVERRIDE}, knowing its models will not be byte-identical to the committed lock's"
+            f"{OVERRIDE}"
         )
     if missing:
         raise LockshipError(
             f"this CPU lacks {', '.join(missing)}, which the pinned numerics need (BLAS kernel "
-            f"{settings.blas_kernel}, SIMD {settings.simd_ceiling}); {OVERRIDE}, knowing its models will "
-            "not be byte-identical to the committed lock's"
+            f"{settings.blas_kernel}, SIMD {settings.simd_ceiling}); {OVERRIDE}"
         )
     problems = []
     pools = threadpoolctl.threadpool_info()
