@@ -25,22 +25,15 @@ from lockship.core.model.signing import (
     load_private_key,
     read_public_key,
     sign_model_dir,
-    write_key_pair,
 )
 from lockship.serving.linear import read_linear
+from tests.core.model import test_signing as model_signing
 from tests.serving import conftest as serving
 from tests.serving.conftest import Server, Trained, rehash, start_server
 
 trained = serving.trained
+keys = model_signing.keys  # the same two key pairs, ours and theirs
 REFUSED = "lockship serve: refusing to start"
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("keys")
-    write_key_pair(root / "ours")
-    write_key_pair(root / "theirs")
-    return root
 
 
 def _sign(model_dir: Path, keys: Path, who: str = "ours") -> Path:
