@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from lockship.core.data.schema import Schema, load_schema
 from lockship.core.data.validation import format_violations, validate_file
-from lockship.core.dvc.tracked import Output, is_dvc_metadata, tracked_data
+from lockship.core.dvc.tracked import Output, TrackedData, is_dvc_metadata, tracked_data
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.git.repo import staged_files
 from lockship.core.globs import glob_match
@@ -129,11 +129,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.max_reported < 1:
         raise LockshipError("--max-reported: must be at least 1", exit_code=EXIT_USAGE)
     staged = [posixpath.normpath(name.replace(os.sep, "/")) for name in args.files] or staged_files()
-    tracked = tracked_data(".", [name for name in staged if is_dvc_metadata(name)])
+    no_schema = not args.schema and not os.path.lexists(DEFAULT_SCHEMA)
+    try:
+        tracked = tracked_data(".", [name for name in staged if is_dvc_metadata(name)])
+    except LockshipError:
+        if not no_schema or args.require_schema:
+            raise
+        tracked = TrackedData([], [], [])  # nothing to validate against: a broken DVC file is check-lock's to report
     files = list(dict.fromkeys([*(name for name in staged if not is_dvc_metadata(name)), *dict(tracked.files)]))
     notes = list(tracked.refused)
     schema_paths = [posixpath.normpath(path) for path in args.schema or [DEFAULT_SCHEMA]]
-    if not args.schema and not os.path.lexists(DEFAULT_SCHEMA):
+    if no_schema:
         data_files = [name for name in files if name.lower().endswith(DATA_SUFFIXES)]
         data_files += [o.path for o in tracked.absent if o.path.lower().endswith(DATA_SUFFIXES)]
         if data_files and args.require_schema:

@@ -276,6 +276,11 @@ def test_a_regenerated_output_commits_in_a_repo_without_a_schema(
     assert main([]) == 0
     assert main(["--require-schema"]) == 1
     assert stderr_lines(capsys)[-1].startswith("schema.yaml: file not found (--require-schema)")
+    # Nothing asked for validation: a dvc.lock broken mid-edit is check-lock's to report, not check-data's.
+    (dvc_repo / "dvc.lock").write_text("schema: [\n")
+    assert main(["dvc.lock"]) == 0
+    assert main(["--require-schema", "dvc.lock"]) == 1
+    assert stderr_lines(capsys) == ["dvc.lock:2:1: invalid YAML: did not find expected node content"]
 
 
 def test_lock_out_paths_are_relative_to_their_stage_s_wdir(

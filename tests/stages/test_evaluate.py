@@ -80,6 +80,20 @@ def test_metrics_plots_and_profile(trained: Path, tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_the_reference_gate_rules_name_metrics_evaluate_writes(trained: Path, tmp_path: Path) -> None:
+    from lockship.core.config import load_config
+    from lockship.core.metrics import compare, parse_metrics
+    from tests.conftest import REPO_ROOT
+
+    assert run_evaluate(trained, tmp_path / "out") == 0
+    rules = load_config(REPO_ROOT / "params.yaml").gate_metrics
+    found = parse_metrics((tmp_path / "out/metrics.json").read_bytes(), "metrics.json")
+    assert set(rules.rules) and set(rules.rules) <= set(found)
+    new = {("metrics.json", key): value for key, value in found.items()}
+    rows = compare(new, new, rules, base_label="main")
+    assert [row.metric for row in rows if row.rule != "not gated" and row.verdict == "pass"] == sorted(rules.rules)
+
+
 def test_the_positive_class_is_chosen_in_params(trained: Path, tmp_path: Path) -> None:
     shutil.copy(trained / "params.yaml", tmp_path / "params.yaml")
     set_params(tmp_path / "params.yaml", "evaluate", positive_class=0)
