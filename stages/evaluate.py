@@ -90,8 +90,9 @@ def score(
     precision, recall, F1, one-vs-rest ROC AUC and support (test rows of that class)."""
     from sklearn import metrics
 
-    if len(classes) > 2 and set(labels) != set(classes):
-        raise LockshipError("test set: a multiclass ROC AUC needs every class in the test set")
+    missing = [str(cls) for cls in classes if cls not in set(labels)]
+    if missing:
+        raise LockshipError(f"test set: ROC AUC needs every class in the test set; none of: {', '.join(missing)}")
     values: dict[str, Any] = {"accuracy": metrics.accuracy_score(labels, predicted)}
     for average in ("macro", "weighted"):
         found = metrics.precision_recall_fscore_support(

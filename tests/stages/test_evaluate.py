@@ -155,6 +155,12 @@ def test_score_gives_per_class_figures_beside_macro_and_weighted_averages() -> N
     assert metrics["accuracy"] == round(5 / 7, 6) and "positive_class" not in metrics
 
 
+def test_a_class_missing_from_the_test_set_is_one_clear_line() -> None:
+    probabilities = np.array([[0.8, 0.2], [0.6, 0.4]])
+    with pytest.raises(LockshipError, match=r"^test set: ROC AUC needs every class in the test set; none of: 1$"):
+        evaluate.score(np.array([0, 0]), np.array([0, 1]), probabilities, [0, 1], 1)
+
+
 def test_positive_class_applies_to_two_classes_and_must_be_one_of_them() -> None:
     assert evaluate.positive_class([0, 1], None) == 1
     assert evaluate.positive_class(["no", "yes"], "no") == "no"
