@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from lockship.packaging.assemble import assemble_model_dir
+from lockship.packaging.build import headline_metrics
 from lockship.stages import evaluate, prepare, train
 from tests.conftest import REPO_ROOT
 
@@ -72,7 +73,7 @@ def build_model_dir(work: Path, target: Path, *, params: Path | None = None) -> 
         profile_path=work / "profile.json",
         lock_hash=LOCK_HASH,
         params={"train": {"estimator": "logistic_regression", "seed": 42}},
-        metrics=json.loads((work / "metrics.json").read_text()),
+        metrics=headline_metrics(json.loads((work / "metrics.json").read_text())),
         example={str(name): float(value) for name, value in first.items()},
     )
     return target
