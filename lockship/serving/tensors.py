@@ -171,15 +171,13 @@ def _checked_request(decoder: Decoder, body: bytes) -> InferRequest:
         raise RequestError(422, Problem("'id' must be a string"))
     if "parameters" in request and not isinstance(request["parameters"], dict):
         raise RequestError(422, Problem("'parameters' must be an object"))
-    outputs = _requested_outputs(request.get("outputs"))
+    outputs = _requested_outputs(request["outputs"]) if "outputs" in request else []
     inputs = _checked_inputs(decoder, request["inputs"])
     decoder.strict(refused)  # e.g. an 'id' holding a lone surrogate, which no JSON answer can echo
     return InferRequest(inputs, identifier, _known_outputs(outputs))
 
 
 def _requested_outputs(outputs: Any) -> list[str]:
-    if outputs is None:
-        return []
     if not isinstance(outputs, list) or not all(
         isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs
     ):
@@ -203,18 +201,19 @@ def _checked_inputs(decoder: Decoder, tensors: Any) -> Inputs:
     if not isinstance(tensors, list) or not tensors or not all(isinstance(t, dict) for t in tensors):
         raise RequestError(422, Problem("'inputs' must be a non-empty list of tensors"))
     count = len(decoder.names)
+    kinds = sorted({rule.dtype for rule in decoder.rules} - {"int64", "float64"})
+    per_feature = "one [N] tensor per feature" + (" (BYTES for strings, BOOL for booleans)" if kinds else "")
     if len(tensors) == 1 and tensor_shape(tensors[0])[1:] == [count]:
-        matrix = tensors[0]
-        kinds = sorted({rule.dtype for rule in decoder.rules} - {"int64", "float64"})
         if kinds:
-            raise RequestError(422, Problem(
-                f"tensor {show(matrix.get('name'))}: this model has {' and '.join(kinds)} features, which one numeric "
-                "tensor cannot hold: send one [N] tensor per feature (BYTES for strings, BOOL for booleans)"
-            ))  # fmt: skip
-        values = tensor_values(matrix, count, NUMERIC_TYPES, hint="FP64")
+            cannot = f"this model has {' and '.join(kinds)} features, which one numeric tensor cannot hold"
+            raise RequestError(422, Problem(f"tensor '{tensor_name(tensors[0])}': {cannot}; send {per_feature}"))
+        values = tensor_values(tensors[0], count, NUMERIC_TYPES, hint="FP64")
         rows = [values[start : start + count] for start in range(0, len(values), count)]
         return decoder._slow([dict(zip(decoder.names, row, strict=True)) for row in rows])
-    by_name = {tensor_name(tensor): tensor for tensor in tensors}
+    by_name: dict[str, dict[str, Any]] = {}
+    for tensor in tensors:
+        if by_name.setdefault(tensor_name(tensor), tensor) is not tensor:
+            raise RequestError(422, Problem(f"tensor '{tensor_name(tensor)}' is sent twice"))
     missing = [name for name in decoder.names if name not in by_name]
     unknown = sorted(set(by_name) - set(decoder.names))
     if missing or unknown:
@@ -222,7 +221,7 @@ def _checked_inputs(decoder: Decoder, tensors: Any) -> Inputs:
             422,
             *(Problem("missing input tensor", field=name) for name in missing[:MAX_PROBLEMS]),
             *(Problem("not a feature of the model", field=name) for name in unknown[:MAX_PROBLEMS]),
-            Problem(f"send one tensor of shape [N, {count}] or one [N] tensor per feature"),
+            Problem(f"send {per_feature}" if kinds else f"send one tensor of shape [N, {count}] or {per_feature}"),
         )
     columns = [
         tensor_values(by_name[rule.name], 1, accepted_datatypes(rule), hint=feature_datatype(rule))

@@ -161,3 +161,22 @@ def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def client(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def mixed_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stages' outputs for a table of numbers, strings, booleans and missing strings; model-dir/ inside."""
+    from tests.serving.mixed_data import build_mixed_model_dir
+
+    work = tmp_path_factory.mktemp("mixed")
+    build_mixed_model_dir(work)
+    return work
+
+
+@pytest.fixture(scope="session")
+def mixed_server(mixed_work: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A single-worker server for the mixed-data model."""
+    started = start_server(mixed_work / "model-dir", tmp_path_factory.mktemp("mixed-log"), "--workers", "1")
+    assert started.process.poll() is None, started.output()
+    yield started
+    started.stop()
