@@ -119,11 +119,11 @@ def _typed_inputs(decoder: Decoder, tensors: list[_Tensor]) -> Inputs | None:
     if len(tensors) == 1 and tensors[0].shape[1:] == [count]:
         (tensor,) = tensors
         rows = tensor.shape[0]
-        if not rows or math.prod(tensor.shape) != rows * count:
+        if not rows:
             return None
         if not isinstance(tensor, _RowsTensor):
             packed = _pack(tensor.data, rows * count)
-        elif len(tensor.shape) == 2 and len(tensor.data) == rows:
+        elif len(tensor.data) == rows:
             # struct packs each row's floats in C; a row of another length is a struct.error.
             try:
                 packed = b"".join(starmap(struct.Struct(f"={count}d").pack, tensor.data))
@@ -193,7 +193,7 @@ def _known_outputs(names: list[str]) -> list[str]:
         raise RequestError(
             422, *(Problem(f"no output named {show(name)}; this model gives {known}") for name in unknown)
         )
-    return names or list(OUTPUTS)
+    return list(dict.fromkeys(names)) or list(OUTPUTS)  # each once: a long list must not multiply the answer
 
 
 def _checked_inputs(decoder: Decoder, tensors: Any) -> Inputs:

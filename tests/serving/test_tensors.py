@@ -159,6 +159,8 @@ def test_request_level_fields(decoder: Decoder, batch: pd.DataFrame) -> None:
     assert decode_infer(decoder, body(inputs)).outputs == ["predict", "predict_proba"]
     assert decode_infer(decoder, body(inputs, outputs=[])).outputs == ["predict", "predict_proba"]
     assert decode_infer(decoder, body(inputs, outputs=[{"name": "predict_proba"}])).outputs == ["predict_proba"]
+    asked = [{"name": "predict_proba"}, {"name": "predict"}] * 1000  # each answered once, in the order first asked
+    assert decode_infer(decoder, body(inputs, outputs=asked)).outputs == ["predict_proba", "predict"]
     assert problems(decoder, body(inputs, outputs=[{"name": "proba"}])) == [
         (None, None, "no output named \"proba\"; this model gives 'predict' and 'predict_proba'")
     ]
