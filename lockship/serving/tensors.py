@@ -172,7 +172,7 @@ def _checked_request(decoder: Decoder, body: bytes) -> InferRequest:
     if "parameters" in request and not isinstance(request["parameters"], dict):
         raise RequestError(422, Problem("'parameters' must be an object"))
     outputs = _requested_outputs(request["outputs"]) if "outputs" in request else []
-    inputs = _checked_inputs(decoder, request["inputs"])
+    inputs = _checked_inputs(decoder, request["inputs"], refused)
     decoder.strict(refused)  # e.g. an 'id' holding a lone surrogate, which no JSON answer can echo
     return InferRequest(inputs, identifier, _known_outputs(outputs))
 
@@ -196,7 +196,7 @@ def _known_outputs(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names)) or list(OUTPUTS)  # each once: a long list must not multiply the answer
 
 
-def _checked_inputs(decoder: Decoder, tensors: Any) -> Inputs:
+def _checked_inputs(decoder: Decoder, tensors: Any, refused: str | None) -> Inputs:
     """One [N, features] tensor in training order, or one [N] tensor per feature by name."""
     if not isinstance(tensors, list) or not tensors or not all(isinstance(t, dict) for t in tensors):
         raise RequestError(422, Problem("'inputs' must be a non-empty list of tensors"))
@@ -209,7 +209,7 @@ def _checked_inputs(decoder: Decoder, tensors: Any) -> Inputs:
             raise RequestError(422, Problem(f"tensor '{tensor_name(tensors[0])}': {cannot}; send {per_feature}"))
         values = tensor_values(tensors[0], count, NUMERIC_TYPES, hint="FP64")
         rows = [values[start : start + count] for start in range(0, len(values), count)]
-        return decoder._slow([dict(zip(decoder.names, row, strict=True)) for row in rows])
+        return _records_inputs(decoder, [dict(zip(decoder.names, row, strict=True)) for row in rows], refused)
     by_name: dict[str, dict[str, Any]] = {}
     for tensor in tensors:
         if by_name.setdefault(tensor_name(tensor), tensor) is not tensor:
@@ -229,7 +229,19 @@ def _checked_inputs(decoder: Decoder, tensors: Any) -> Inputs:
     ]
     if len({len(column) for column in columns}) != 1:
         raise RequestError(422, Problem("per-feature tensors have different lengths"))
-    return decoder._slow([dict(zip(decoder.names, row, strict=True)) for row in zip(*columns, strict=True)])
+    records = [dict(zip(decoder.names, row, strict=True)) for row in zip(*columns, strict=True)]
+    return _records_inputs(decoder, records, refused)
+
+
+def _records_inputs(decoder: Decoder, records: list[dict[str, Any]], refused: str | None) -> Inputs:
+    """Values checked as `/predict` checks records: a problem names its row as `record`, its feature as `field`."""
+    try:
+        return decoder._slow(records)
+    except UnicodeEncodeError:
+        # A lone surrogate in a string passes the checks (only Python's parser reads it), but pandas
+        # cannot hold it: the answer is the strict parser's 400, not a 500.
+        decoder.strict(refused)
+        raise
 
 
 def tensor_shape(tensor: dict[str, Any]) -> list[int]:

@@ -226,6 +226,15 @@ def test_a_mixed_body_problem_is_named(
     assert problems(decoder, body(inputs)) == [problem]
 
 
+def test_a_lone_surrogate_in_a_string_value_is_400_not_a_crash(mixed: tuple[Decoder, pd.DataFrame]) -> None:
+    decoder, features = mixed
+    inputs = feature_tensors(features, KSERVE_TYPES)
+    inputs[FEATURES.index("heating")]["data"][0] = "\ud800"  # valid for the schema; only Python's parser reads it
+    with pytest.raises(RequestError) as error:
+        decode_infer(decoder, body(inputs))
+    assert error.value.status == 400 and "malformed JSON" in str(error.value)
+
+
 def test_one_numeric_tensor_cannot_carry_mixed_data(mixed: tuple[Decoder, pd.DataFrame]) -> None:
     decoder = mixed[0]
     tensor = {"name": "x", "shape": [1, 5], "datatype": "FP64", "data": [100.0, 3, 1, 0, 1]}

@@ -184,6 +184,11 @@ def test_a_mixed_body_problem_is_named_over_http(mixed_server: Server, mixed_wor
     assert answer.status_code == 422
     assert answer.json()["detail"] == [{"msg": "expected a string, got 3", "record": 1, "field": "district"}]
     inputs[FEATURES.index("district")]["data"][1] = "north"
+    inputs[FEATURES.index("heating")]["data"][1] = "\udfff"  # a lone surrogate, escaped by json.dumps
+    answer = httpx.post(f"{mixed_server.url}/v2/models/model/infer", content=json.dumps({"inputs": inputs}),
+                        headers={"content-type": "application/json"})  # fmt: skip
+    assert answer.status_code == 400, answer.text
+    inputs[FEATURES.index("heating")]["data"][1] = "gas"
     inputs[FEATURES.index("district")]["datatype"] = "FP64"
     answer = httpx.post(f"{mixed_server.url}/v2/models/model/infer", json={"inputs": inputs})
     assert answer.status_code == 422
