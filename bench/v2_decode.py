@@ -50,10 +50,15 @@ def build_model_dir(work: Path) -> tuple[Path, Any]:
     features = pd.read_csv(work / "test.csv").drop(columns=["target"])
     assemble_model_dir(work / "model-dir", model_path=work / "model.skops", metadata_path=work / "metadata.json",
                        schema_path=work / "schema.yaml", profile_path=work / "profile.json", lock_hash="0" * 64,
-                       params={}, metrics=json.loads((work / "metrics.json").read_text()),
+                       params={}, metrics=scalar_metrics(json.loads((work / "metrics.json").read_text())),
                        example={str(k): float(v) for k, v in features.iloc[0].items()})  # fmt: skip
     batch = pd.concat([features] * (ROWS // len(features) + 1), ignore_index=True).iloc[:ROWS]
     return work / "model-dir", batch
+
+
+def scalar_metrics(figures: dict[str, Any]) -> dict[str, float]:
+    """The top-level figures, as packaging keeps them (per-class ones and labels stay in metrics.json)."""
+    return {key: float(value) for key, value in figures.items() if type(value) in (int, float)}
 
 
 def bodies(batch: Any) -> dict[str, tuple[str, bytes]]:

@@ -72,10 +72,16 @@ def build_model_dir(work: Path, target: Path, *, params: Path | None = None) -> 
         profile_path=work / "profile.json",
         lock_hash=LOCK_HASH,
         params={"train": {"estimator": "logistic_regression", "seed": 42}},
-        metrics=json.loads((work / "metrics.json").read_text()),
+        metrics=scalar_metrics(work / "metrics.json"),
         example={str(name): float(value) for name, value in first.items()},
     )
     return target
+
+
+def scalar_metrics(path: Path) -> dict[str, float]:
+    """metrics.json's top-level figures, as packaging puts them in package.json (per-class ones and labels stay out)."""
+    figures = json.loads(path.read_text())
+    return {key: float(value) for key, value in figures.items() if type(value) in (int, float)}
 
 
 def rehash(model_dir: Path, name: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import pandas as pd
 from lockship.packaging.assemble import assemble_model_dir
 from lockship.stages import evaluate, prepare, train
 from tests.conftest import REPO_ROOT
-from tests.serving.conftest import LOCK_HASH
+from tests.serving.conftest import LOCK_HASH, scalar_metrics
 
 FEATURES = ["floor area", "rooms", "district", "has garden", "heating"]
 SCHEMA = """\
@@ -52,6 +52,7 @@ def build_mixed_model_dir(work: Path) -> Path:
     mixed_table().to_csv(work / "houses.csv", index=False)
     params = (REPO_ROOT / "params.yaml").read_text()
     params = params.replace("source: sklearn:breast_cancer", f"source: {work / 'houses.csv'}")
+    params = re.sub(r"\n +positive_class: .*", "", params)  # three classes: each gets its own figures
     (work / "params.yaml").write_text(params.replace("target: target", "target: band", 1))
     (work / "schema.yaml").write_text(SCHEMA)
     files = {
@@ -76,7 +77,7 @@ def build_mixed_model_dir(work: Path) -> Path:
         profile_path=work / "profile.json",
         lock_hash=LOCK_HASH,
         params={"train": {"estimator": "logistic_regression", "seed": 42}},
-        metrics=json.loads((work / "metrics.json").read_text()),
+        metrics=scalar_metrics(work / "metrics.json"),
         example=example_row(work),
     )
     shutil.rmtree(work / "plots")
