@@ -124,7 +124,8 @@ def _typed_inputs(decoder: Decoder, tensors: list[_Tensor]) -> Inputs | None:
         if not isinstance(tensor, _RowsTensor):
             packed = _pack(tensor.data, rows * count)
         elif len(tensor.data) == rows:
-            # struct packs each row's floats in C; a row of another length is a struct.error.
+            # struct packs each row's floats in C, 2-3x faster than numpy reads nested lists; a row of
+            # another length is a struct.error.
             try:
                 packed = b"".join(starmap(struct.Struct(f"={count}d").pack, tensor.data))
             except struct.error:
@@ -157,7 +158,7 @@ def _pack_column(tensor: _Tensor, rows: int) -> bytes | None:
 
 
 def _pack(values: list[float], count: int) -> bytes | None:
-    """`count` floats as raw float64 bytes (struct reads a list of floats in C, twice as fast as numpy does)."""
+    """`count` floats as raw float64 bytes, or None when there are not `count` of them."""
     return struct.pack(f"={count}d", *values) if len(values) == count else None
 
 
