@@ -5,7 +5,9 @@ the largest gap between the two CDFs at the profile's edges (a lower bound of th
 close to it when the bins are fine). PSI is taken over the profile's bins merged into at most
 `psi_bins` groups of about equal reference mass, so its usual thresholds (0.1, 0.25) keep their
 meaning however fine the profile is: over many fine bins PSI grows with sampling noise alone.
-Significance (the KS test's p-value, chi-squared's) guards against small samples: an effect over
+A shift of the mean (in reference standard deviations) is checked too: on a discrete feature the
+quantile edges sit on the values themselves, so a shift by less than the spacing moves no value
+across an edge and neither PSI nor KS can see it. Significance (the KS test's p-value, chi-squared's) guards against small samples: an effect over
 its threshold counts as drift only when it is also unlikely to be chance.
 """
 
@@ -143,6 +145,7 @@ class FeatureResult:
     chi2: float | None = None
     mean: float | None = None
     mean_shift_sd: float | None = None  # (current mean - reference mean) / reference sd
+    mean_p_value: float | None = None  # of a z-test of the two means
     reasons: list[str] = field(default_factory=list)
     # For the charts: bin labels or edges, and the two distributions as shares.
     edges: list[float] = field(default_factory=list)
@@ -213,9 +216,12 @@ def numeric_result(counter: NumericCounter, *, psi_bins: int) -> FeatureResult:
     present = counter.present
     rows = present + counter.missing
     mean = counter.total / present if present else None
-    shift = None
+    shift = shift_p = None
     if mean is not None and reference.mean is not None and reference.std:
         shift = (mean - reference.mean) / reference.std
+        # In reference sds, assuming the spread unchanged: enough to tell a real shift from noise.
+        z = shift / math.sqrt(1 / ref_bins.sum() + 1 / present)
+        shift_p = math.erfc(abs(z) / math.sqrt(2))
     return FeatureResult(
         name=reference.name,
         kind="numeric",
@@ -228,6 +234,7 @@ def numeric_result(counter: NumericCounter, *, psi_bins: int) -> FeatureResult:
         out_of_range_share=counter.out_of_range / present if present else 0.0,
         mean=mean,
         mean_shift_sd=shift,
+        mean_p_value=shift_p,
         edges=[float(edge) for edge in reference.edges],
         reference_shares=_shares(ref_bins),
         current_shares=_shares(cur_bins),

@@ -93,14 +93,18 @@ def stream(
     paths: Sequence[str], wanted: Wanted, skipped: Skipped, advance: Callable[[int], object] | None = None
 ) -> Iterator[Chunk]:
     """Chunks of every input in turn; `advance(bytes)` is called as the inputs are read."""
+    input_size(paths)  # every path is usable before the first is read
     for name in paths:
         path = Path(name)
-        if path.is_dir():
-            yield from _log_chunks(path, wanted, skipped, advance)
-        elif path.suffix.lower() == ".csv":
-            yield from _csv_chunks(path, wanted, advance)
-        else:
-            yield from _parquet_chunks(path, wanted, advance)
+        try:
+            if path.is_dir():
+                yield from _log_chunks(path, wanted, skipped, advance)
+            elif path.suffix.lower() == ".csv":
+                yield from _csv_chunks(path, wanted, advance)
+            else:
+                yield from _parquet_chunks(path, wanted, advance)
+        except OSError as error:
+            raise LockshipError(f"{error.filename or path}: cannot read: {error.strerror or error}") from None
 
 
 def _log_chunks(

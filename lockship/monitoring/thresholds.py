@@ -23,13 +23,14 @@ from lockship.core.yamlio import load_yaml
 from lockship.monitoring.binned import FeatureResult
 
 SECTION = "drift"
-LIMITS: tuple[str, ...] = ("psi", "ks", "missing", "out_of_range")
+LIMITS: tuple[str, ...] = ("psi", "ks", "mean_shift", "missing", "out_of_range")
 
 
 @dataclass(frozen=True)
 class Limits:
     psi: float = 0.1
     ks: float = 0.1
+    mean_shift: float = 0.2
     missing: float = 0.05
     out_of_range: float = 0.01
 
@@ -93,6 +94,9 @@ def judge(result: FeatureResult, limits: Limits, *, p_value: float) -> list[str]
         reasons.append(f"PSI {result.psi:.3f} > {limits.psi:g}")
     if significant and result.ks is not None and result.ks > limits.ks:
         reasons.append(f"KS {result.ks:.3f} > {limits.ks:g}")
+    shift, shift_p = result.mean_shift_sd, result.mean_p_value
+    if shift is not None and shift_p is not None and shift_p < p_value and abs(shift) > limits.mean_shift:
+        reasons.append(f"mean {shift:+.2f} sd > {limits.mean_shift:g}")
     rise = result.missing_share - result.reference_missing_share
     if rise > limits.missing:
         reasons.append(f"missing {result.missing_share:.1%} (reference {result.reference_missing_share:.1%})")
