@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lockship.core.errors import LockshipError
 from lockship.monitoring.compare import compare
 from lockship.monitoring.reference import read_profile
 from lockship.monitoring.thresholds import Thresholds
@@ -87,9 +86,3 @@ def test_drifted_features_come_first_most_drifted_first(profile_path: Path, tmp_
     assert [result.name for result in report.features[:2]] == ["counts", "wide"]
     assert [result.name for result in report.features[2:]] == ["normal", "skewed", "uniform"]  # profile order
 
-
-def test_an_empty_log_is_one_line(profile_path: Path, tmp_path: Path) -> None:
-    write_log(tmp_path, draw(0, seed=1))
-    with pytest.raises(LockshipError) as error:
-        compare(read_profile(profile_path), [str(tmp_path)], thresholds=Thresholds())
-    assert error.value.problems == (f"{tmp_path}: no rows to compare; has the server logged any input yet?",)
