@@ -73,7 +73,9 @@ def test_missing_values_are_counted_and_flagged(profile_path: Path, tmp_path: Pa
 
 def test_replicas_are_compared_together(profile_path: Path, tmp_path: Path) -> None:
     current = draw(ROWS, seed=10)
-    halves = [write_log(tmp_path / name, part) for name, part in (("a", current[: ROWS // 2]), ("b", current[ROWS // 2 :]))]
+    halves = [
+        write_log(tmp_path / name, part) for name, part in (("a", current[: ROWS // 2]), ("b", current[ROWS // 2 :]))
+    ]
     report = compare(read_profile(profile_path), [str(path) for path in halves], thresholds=Thresholds())
     assert report.rows == ROWS and report.drifted == []
 
@@ -85,4 +87,3 @@ def test_drifted_features_come_first_most_drifted_first(profile_path: Path, tmp_
     report = compare(read_profile(profile_path), [str(write_log(tmp_path, current))], thresholds=Thresholds())
     assert [result.name for result in report.features[:2]] == ["counts", "wide"]
     assert [result.name for result in report.features[2:]] == ["normal", "skewed", "uniform"]  # profile order
-

@@ -100,7 +100,7 @@ def test_damaged_entries_are_skipped_and_counted(numeric_profile: Path, tmp_path
 
 def test_only_damage_is_one_line(numeric_profile: Path, tmp_path: Path) -> None:
     (tmp_path / "log").mkdir()
-    (tmp_path / "log" / LOG_NAME).write_bytes(b"\x1eLOCKSHIP-LOG {\"time\": 1}\n")
+    (tmp_path / "log" / LOG_NAME).write_bytes(b'\x1eLOCKSHIP-LOG {"time": 1}\n')
     assert problem(numeric_profile, tmp_path / "log") == (
         f"{tmp_path / 'log'}: no rows to compare (1 damaged stretch(es) skipped); has the server logged any input yet?"
     )
