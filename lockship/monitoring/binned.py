@@ -7,8 +7,9 @@ close to it when the bins are fine). PSI is taken over the profile's bins merged
 meaning however fine the profile is: over many fine bins PSI grows with sampling noise alone.
 A shift of the mean (in reference standard deviations) is checked too: on a discrete feature the
 quantile edges sit on the values themselves, so a shift by less than the spacing moves no value
-across an edge and neither PSI nor KS can see it. Significance (the KS test's p-value, chi-squared's) guards against small samples: an effect over
-its threshold counts as drift only when it is also unlikely to be chance.
+across an edge and neither PSI nor KS can see it. Significance (the p-value of the KS test, of a
+z-test of the means, of chi-squared) guards against small samples: an effect over its threshold
+counts as drift only when it is also unlikely to be chance.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Drift at 100k rows: a 0.3-sd shift or a 1.5x scale of one feature is flagged, and only that one; unshifted stays quiet."""
+"""Drift at 100k rows: a 0.3-sd shift or a 1.5x scale of one feature is flagged, that one only; the rest stay quiet."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def test_a_failure_leaves_no_file_behind(tmp_path: Path) -> None:
 def test_no_entries_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "log").mkdir()
     (tmp_path / "log" / LOG_NAME).write_bytes(b"")
-    with pytest.raises(LockshipError, match="log: no input-log entries to export$"):
+    with pytest.raises(LockshipError, match=r"log: no input-log entries to export$"):
         export_logs([str(tmp_path / "log")], output=tmp_path / "out.csv", format="csv")
     with pytest.raises(LockshipError, match="expected an input-log directory"):
         export_logs([str(tmp_path / "log" / LOG_NAME)], output=tmp_path / "out.csv", format="csv")
