@@ -61,6 +61,24 @@ def test_drift_exits_1_names_the_feature_and_leads_the_reports(
     assert not re.search(r"<script|<link|<img|src=|href=|url\(", page)
     assert re.findall(r"https?://[^\"']+", page) == ["http://www.w3.org/2000/svg"] * 5
     assert json.loads((out / "drift.json").read_text())["order"][0] == "skewed"
+    # Every shape lies inside its chart.
+    for name, value in re.findall(r'\b(x|y|width|height)="(-?[0-9.]+)"', page):
+        assert 0 <= float(value) <= (560 if name in ("x", "width") else 180), (name, value)
+    for points in re.findall(r'points="([^"]+)"', page):
+        for point in points.split():
+            x, y = map(float, point.split(","))
+            assert 0 <= x <= 560 and 0 <= y <= 180
+
+
+def test_the_typed_layer_returns_the_comparison(profile_path: Path, tmp_path: Path) -> None:
+    current = draw(20_000, seed=3)
+    current["uniform"] += 0.1
+    current.to_csv(tmp_path / "current.csv", index=False)
+    report = drift.run_drift([str(tmp_path / "current.csv")], profile=str(profile_path), params=None,
+                             output=tmp_path / "out")  # fmt: skip
+    (result,) = report.drifted
+    assert result.name == "uniform" and result.out_of_range_share == pytest.approx(0.1, abs=0.01)
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["drift.html", "drift.json", "drift.md"]
 
 
 def test_thresholds_come_from_params_yaml_in_the_current_directory(

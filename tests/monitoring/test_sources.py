@@ -13,6 +13,7 @@ from lockship.core.errors import LockshipError
 from lockship.monitoring.compare import compare
 from lockship.monitoring.reference import read_profile
 from lockship.monitoring.thresholds import Thresholds
+from lockship.serving.inputlog import InputLog, InputLogConfig
 from lockship.serving.logformat import LOG_NAME
 from tests.monitoring.conftest import draw, write_log, write_profile
 
@@ -132,3 +133,16 @@ def test_missing_cells_in_a_csv_are_missing_values(numeric_profile: Path, tmp_pa
     frame.to_csv(tmp_path / "current.csv", index=False)
     report = compare(read_profile(numeric_profile), [str(tmp_path / "current.csv")], thresholds=Thresholds())
     assert [(r.name, r.missing_share) for r in report.drifted] == [("uniform", 0.5)]
+
+
+def test_a_json_log_of_a_model_with_text_features(profile_path: Path, tmp_path: Path) -> None:
+    frame = draw(4000, seed=5).assign(colour=np.array(["red", "green", "blue", "blue"] * 1000))
+    frame.loc[frame.index[:2000], "colour"] = "red"  # half the traffic turns red
+    log = InputLog(InputLogConfig(tmp_path / "log"), list(frame.columns))
+    rows = frame.astype(object).to_numpy().tolist()
+    log.append(rows, len(rows))
+    log.flush()
+    report = compare(read_profile(profile_path), [str(tmp_path / "log")], thresholds=Thresholds())
+    assert report.rows == 4000 and [result.name for result in report.drifted] == ["colour"]
+    colour = report.drifted[0]
+    assert colour.chi2 is not None and colour.chi2 > 100 and colour.out_of_range_share == 0.0
