@@ -18,7 +18,7 @@ from lockship.monitoring.charts import report_html
 from lockship.monitoring.compare import DriftReport, compare
 from lockship.monitoring.reference import read_profile
 from lockship.monitoring.reports import report_json, report_markdown, summary_line
-from lockship.monitoring.sources import input_size, progress
+from lockship.monitoring.sources import input_size, progress, quiet_reader
 from lockship.monitoring.thresholds import read_thresholds
 
 MAX_DAMAGE_LINES = 10
@@ -57,6 +57,7 @@ def run_drift(current: Sequence[str], *, profile: str, params: str | None, outpu
 @entrypoint
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    quiet_reader()
     params = args.params if args.params is not None else ("params.yaml" if os.path.exists("params.yaml") else None)
     report = run_drift(args.current, profile=args.profile, params=params, output=Path(args.output))
     problems = report.skipped.problems

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.monitoring.export import FORMATS, export_logs
-from lockship.monitoring.sources import input_size, progress
+from lockship.monitoring.sources import input_size, progress, quiet_reader
 
 MAX_DAMAGE_LINES = 10
 
@@ -51,6 +51,7 @@ def output_format(output: str, given: str | None) -> str:
 @entrypoint
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    quiet_reader()
     form = output_format(args.output, args.format)
     since = parse_since(args.since) if args.since is not None else None
     total = input_size(args.directories)

@@ -33,9 +33,13 @@ CSV_BLOCK_BYTES = 1 << 20
 # Inputs smaller than this are read before a progress bar would be worth drawing.
 PROGRESS_BYTES = 16 << 20
 
-# The reader logs each damaged stretch itself; the commands report them once, from `Skipped`.
-logging.getLogger("lockship.inputlog").addHandler(logging.NullHandler())
-logging.getLogger("lockship.inputlog").propagate = False
+
+
+def quiet_reader() -> None:
+    """Keep the log reader's own warnings off stderr: the commands print each damaged stretch once."""
+    reader = logging.getLogger("lockship.inputlog")
+    reader.addHandler(logging.NullHandler())
+    reader.propagate = False
 
 
 @dataclass
