@@ -34,7 +34,6 @@ CSV_BLOCK_BYTES = 1 << 20
 PROGRESS_BYTES = 16 << 20
 
 
-
 def quiet_reader() -> None:
     """Keep the log reader's own warnings off stderr: the commands print each damaged stretch once."""
     reader = logging.getLogger("lockship.inputlog")
