@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"note: {line}", file=sys.stderr)
     if len(problems) > MAX_DAMAGE_LINES:
         print(f"note: {len(problems) - MAX_DAMAGE_LINES} more damaged stretch(es) skipped", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     for result in report.drifted:
         print(f"{result.name}: {'; '.join(result.reasons)}")
     print(f"{summary_line(report)}; report: {Path(args.output) / 'drift.html'}")

@@ -25,6 +25,21 @@ PREDICTION_MISSING = (
 )
 
 
+# Below this many bins KS sees a change only where it crosses one of few edges (deciles at 10).
+FINE_BINS = 50
+
+
+def profile_notes(profile: Profile) -> list[str]:
+    """What the profile lacks for a full check, and how to get it."""
+    notes = [PREDICTION_MISSING]
+    if 0 < profile.bins < FINE_BINS:
+        notes.append(
+            f"{profile.path}: {profile.bins} bins per numeric feature: KS sees changes only at those edges; "
+            f"set evaluate.profile_bins to 100 in params.yaml and run `dvc repro evaluate`"
+        )
+    return notes
+
+
 @dataclass
 class DriftReport:
     profile: str
@@ -72,4 +87,4 @@ def compare(
         result.reasons = judge(result, thresholds.limits(result.name), p_value=thresholds.p_value)
     order = {name: position for position, name in enumerate(profile.names)}
     results.sort(key=lambda result: (not result.drifted, -result.severity if result.drifted else order[result.name]))
-    return DriftReport(profile.path, list(sources), rows, results, thresholds, skipped, [PREDICTION_MISSING])
+    return DriftReport(profile.path, list(sources), rows, results, thresholds, skipped, profile_notes(profile))

@@ -45,6 +45,7 @@ FeatureReference = NumericReference | CategoricalReference
 class Profile:
     path: str
     rows: int
+    bins: int  # quantile bins per numeric feature asked of evaluate (fewer where values repeat)
     features: dict[str, FeatureReference]  # in the profile's (training) order
 
     @property
@@ -77,8 +78,8 @@ def read_profile(path: str | os.PathLike[str]) -> Profile:
             raise LockshipError(
                 f"{name}: feature '{feature}': {error}; the profile is from an older or other lockship, {REGENERATE}"
             ) from error
-    rows = data.get("rows")
-    return Profile(name, rows if type(rows) is int else 0, parsed)
+    rows, bins = data.get("rows"), data.get("bins")
+    return Profile(name, rows if type(rows) is int else 0, bins if type(bins) is int else 0, parsed)
 
 
 def _feature(name: str, entry: Any) -> FeatureReference:
