@@ -115,17 +115,16 @@ def _log_chunks(
     directory: Path, wanted: Wanted, skipped: Skipped, advance: Callable[[int], object] | None
 ) -> Iterator[Chunk]:
     for path in log_files(directory):
-        size = path.stat().st_size
-        done = 0
+        size, reported = path.stat().st_size, 0
         for batch in read_input_log(path, skipped):
             chunk = log_chunk(path, batch, wanted)
-            step = chunk.rows * len(batch.features) * 8
-            done += step
-            if advance is not None:
-                advance(min(step, max(0, size - done + step)))
+            if advance is not None:  # the payload's size: close enough for a progress bar
+                step = min(chunk.rows * len(batch.features) * 8, size - reported)
+                reported += step
+                advance(step)
             yield chunk
-        if advance is not None and size > done:
-            advance(size - done)
+        if advance is not None:
+            advance(size - reported)
 
 
 def check_log_features(path: Path, features: Sequence[str], wanted: Sequence[str]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -176,3 +178,29 @@ def test_a_real_server_log_shows_exactly_the_shifted_feature(
     assert report["rows"] == 4000
     assert report["drifted"] == ([] if feature is None else [feature]), capsys.readouterr().out
     assert code == (0 if feature is None else 1)
+
+
+def test_a_progress_bar_on_a_terminal_for_large_inputs_only(profile_path: Path, tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log", draw(450_000, seed=6))  # 18 MB, over the 16 MiB from which a bar shows
+    command = [sys.executable, "-m", "lockship", "drift", str(log), "--profile", str(profile_path)]
+    outputs = []
+    for terminal in (True, False):
+        primary, secondary = pty.openpty()
+        stderr = secondary if terminal else subprocess.PIPE
+        process = subprocess.Popen([*command, "-o", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=stderr)
+        os.close(secondary)
+        seen = b""
+        while terminal:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, err = process.communicate(timeout=120)
+        os.close(primary)
+        assert process.returncode == 0, out + err if err else out
+        outputs.append(seen if terminal else err)
+    assert b"drift:" in outputs[0] and b"B/s" in outputs[0]
+    assert b"B/s" not in outputs[1]
