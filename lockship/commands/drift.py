@@ -27,7 +27,11 @@ MAX_DAMAGE_LINES = 10
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="lockship drift", description=__doc__)
     parser.add_argument("current", nargs="+", metavar="CURRENT", help="input-log directories, .csv or .parquet files")
-    parser.add_argument("--profile", default="reports/profile.json", help="the reference profile evaluate wrote")
+    parser.add_argument(
+        "--profile",
+        default="reports/profile.json",
+        help="the reference profile evaluate wrote, or a model directory holding it",
+    )
     parser.add_argument(
         "--params", help="params file whose 'drift' section sets thresholds (default: params.yaml if present)"
     )

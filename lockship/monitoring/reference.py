@@ -15,6 +15,7 @@ from lockship.core.errors import LockshipError
 
 REGENERATE = "regenerate it with `dvc repro evaluate`"
 PROFILE_LIMIT = 256 * 1024 * 1024
+MODEL_DIR_PROFILE = "profile.json"  # the copy a packaged model directory holds
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,10 @@ class Profile:
 
 
 def read_profile(path: str | os.PathLike[str]) -> Profile:
-    """The profile at `path`; anything drift cannot use is one line naming the file and what to do."""
+    """The profile at `path` (or in the model directory `path`); anything unusable is one line saying what to do."""
     name = os.fspath(path)
+    if os.path.isdir(name) and os.path.isfile(os.path.join(name, MODEL_DIR_PROFILE)):
+        name = os.path.join(name, MODEL_DIR_PROFILE)
     try:
         if os.path.getsize(name) > PROFILE_LIMIT:
             raise LockshipError(f"{name}: larger than {PROFILE_LIMIT >> 20} MiB; not a profile evaluate writes")
@@ -64,7 +67,9 @@ def read_profile(path: str | os.PathLike[str]) -> Profile:
     except FileNotFoundError as error:
         raise LockshipError(f"{name}: file not found; {REGENERATE}") from error
     except IsADirectoryError as error:
-        raise LockshipError(f"{name}: is a directory, expected the profile JSON file") from error
+        raise LockshipError(
+            f"{name}: is a directory without {MODEL_DIR_PROFILE}, expected the profile JSON file"
+        ) from error
     except (ValueError, RecursionError) as error:
         raise LockshipError(f"{name}: not JSON ({error}); {REGENERATE}") from error
     features = data.get("features") if isinstance(data, dict) else None

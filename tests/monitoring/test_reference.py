@@ -45,8 +45,15 @@ def test_a_missing_profile_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(LockshipError, match=r"profile.json: file not found; regenerate it with `dvc repro evaluate`"):
         read_profile(tmp_path / "profile.json")
     (tmp_path / "dir.json").mkdir()
-    with pytest.raises(LockshipError, match="is a directory"):
+    with pytest.raises(LockshipError, match=r"dir\.json: is a directory without profile\.json, expected the profile"):
         read_profile(tmp_path / "dir.json")
+
+
+def test_a_model_directory_stands_for_its_profile(tmp_path: Path) -> None:
+    model_dir = tmp_path / "model-dir"
+    model_dir.mkdir()
+    write_profile(model_dir / "profile.json", draw(100, seed=1), bins=5)
+    assert read_profile(model_dir).path == str(model_dir / "profile.json")
 
 
 def test_nan_in_a_profile_is_refused(tmp_path: Path) -> None:
