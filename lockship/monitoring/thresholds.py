@@ -69,7 +69,7 @@ def read_thresholds(path: str | os.PathLike[str] | None, *, features: Sequence[s
         per_feature = section.section("features")
         for name in per_feature.values:
             if str(name) not in features:
-                per_feature._read.add(str(name))
+                per_feature.optional(str(name), dict)  # read, so it is not reported as an unknown key too
                 per_feature.problem(str(name), "not a feature of the profile")
                 continue
             overrides[str(name)] = _limits(per_feature.section(str(name)), default)
