@@ -1,6 +1,7 @@
 """Monitoring: compare live inputs with the reference profile `evaluate` writes (see docs/monitoring.md).
 
 `reference` reads the profile, `sources` streams current rows from input logs, CSV and Parquet files,
+`lookup` finds bins fast,
 `binned` accumulates them on the profile's bins and scores each feature, `thresholds` reads the
 `drift:` params, `reports` and `charts` write what a person reads, `export` turns input logs into
 Parquet or CSV. Nothing here imports the serving stack beyond the input log's format and reader.
