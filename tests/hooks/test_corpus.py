@@ -209,7 +209,6 @@ def test_item_3_a_subdir_dvc_project_is_checked(tmp_path: Path, hooks_repo: tupl
 # --- item 4: a regenerated cache: false CSV, no schema.yaml ------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=OTHER_BRANCH.format(4, "dataclass3"))
 def test_item_4_a_regenerated_cache_false_csv_commits_without_a_schema(
     tmp_path: Path, hooks_repo: tuple[Path, str]
 ) -> None:
