@@ -1,5 +1,7 @@
 """check-params: params files parse, every param dvc.yaml reads exists, and values fit their declared rules.
 
+Every dvc.yaml that check-lock reads is checked (nested ones and `dvc init --subdir` projects too),
+each stage's params files relative to its `wdir`; a repository without any has nothing to check.
 Rules live in the `lockship.params` section of params.yaml (or of the file given by `--config`);
 keys are dotted param paths, prefixed by `file:` for a params file other than the config file:
 
@@ -22,11 +24,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lockship.core.dvc.files import PARAMS_FILE, parse_params, read_yaml
+from lockship.core.dvc.hashes import IgnoreRules
 from lockship.core.dvc.interpolate import select
 from lockship.core.dvc.refs import ParamsRef, params_refs
 from lockship.core.errors import LockshipError, entrypoint
+from lockship.core.git.repo import ls_files
 from lockship.core.params import Section
-from lockship.core.yamlio import Loader, YamlDocument, load_yaml, read_text
+from lockship.core.tomllines import toml_lines
+from lockship.core.yamlio import Loader, YamlDocument, load_yaml, parse_yaml, read_text
+from lockship.hooks.check_lock import dvc_files, dvc_roots
 
 DEFAULT_PARAMS = PARAMS_FILE
 TYPES: dict[str, type] = {
@@ -40,13 +46,23 @@ TYPES: dict[str, type] = {
 
 
 def load_params(path: str) -> YamlDocument | None:
-    """A params file parsed by its suffix (YAML, JSON, TOML); None for a Python params file.
+    """A params file parsed by its suffix (YAML, JSON, TOML), with the line of every key; None for Python.
 
     YAML is read as the stages read it (`lockship.core.params`), so the rules check what they will get.
     """
-    if posixpath.splitext(path)[1].lower() == ".py":
+    suffix = posixpath.splitext(path)[1].lower()
+    if suffix == ".py":
         return None
-    return parse_params(read_text(path), path, loader=Loader)
+    text = read_text(path)
+    document = parse_params(text, path, loader=Loader)
+    if suffix == ".toml":
+        return YamlDocument(path, document.data, toml_lines(text))
+    if suffix == ".json":  # valid JSON is YAML: read again for the lines of its keys
+        try:
+            return YamlDocument(path, document.data, parse_yaml(text, path, loader=Loader).lines)
+        except LockshipError:
+            return document
+    return document
 
 
 def lookup(data: Any, key: str) -> tuple[bool, Any]:
@@ -120,37 +136,63 @@ def _try_load(path: str, problems: list[str], report: Any) -> YamlDocument | Non
         return None
 
 
-def check_pipeline(dvc_yaml: str, config_path: str | None) -> list[str]:
-    """Every problem with the params of one pipeline, each as `path[:line]: what is wrong`."""
-    pipeline = read_yaml(".", dvc_yaml)
-    if not isinstance(pipeline.data, Mapping):
-        raise LockshipError(f"{pipeline.where(())}: expected a mapping with a 'stages' key")
-    folder = posixpath.dirname(dvc_yaml)
-    refs = params_refs(pipeline)
-    default = posixpath.join(folder, DEFAULT_PARAMS)
-    paths = sorted({ref.path for ref in refs} | ({default} if os.path.exists(default) else set()))
+def check_pipelines(dvc_yamls: Sequence[str], config_path: str | None) -> list[str]:
+    """Every problem with the params of these pipelines, each once, as `path[:line]: what is wrong`.
+
+    A params file read by several pipelines is parsed, and its rules checked, once; a param that a
+    pipeline reads and lacks is named at that pipeline's dvc.yaml line.
+    """
     files: dict[str, YamlDocument | None] = {}
     problems: list[str] = []
-    for path in paths:
-        if os.path.exists(path):
-            try:
-                files[path] = load_params(path)
-            except LockshipError as error:
-                problems.extend(error.problems)
-                files[path] = None
-    problems += check_refs([ref for ref in refs if files.get(ref.path, True) is not None], files)
-    config_path = config_path or (default if os.path.exists(default) else None)
-    if config_path is None:
-        return problems
-    config = files[config_path] if config_path in files else load_yaml(config_path)
-    if config is not None:
-        problems += check_rules(config, files, folder)
-    return problems
+    configs: dict[str, None] = {}
+    for dvc_yaml in dvc_yamls:
+        try:
+            pipeline = read_yaml(".", dvc_yaml)
+        except LockshipError as error:
+            problems += error.problems
+            continue
+        if not isinstance(pipeline.data, Mapping):
+            problems.append(f"{pipeline.where(())}: expected a mapping with a 'stages' key")
+            continue
+        refs = params_refs(pipeline)
+        default = posixpath.join(posixpath.dirname(dvc_yaml), DEFAULT_PARAMS)
+        for path in sorted({ref.path for ref in refs} | ({default} if os.path.exists(default) else set())):
+            if path not in files and os.path.exists(path):
+                try:
+                    files[path] = load_params(path)
+                except LockshipError as error:
+                    problems.extend(error.problems)
+                    files[path] = None
+        problems += check_refs([ref for ref in refs if files.get(ref.path, True) is not None], files)
+        config = config_path or (default if os.path.exists(default) else None)
+        if config is not None:
+            configs[config] = None
+    for config in configs:
+        document = files[config] if config in files else load_yaml(config)
+        if document is not None:
+            problems += check_rules(document, files, posixpath.dirname(config))
+    return list(dict.fromkeys(problems))
+
+
+def pipelines() -> list[str]:
+    """Every dvc.yaml that check-lock reads (nested projects included), relative to the current directory."""
+    if not ls_files(":(glob)**/dvc.yaml", untracked=True):
+        return []
+    here = os.path.realpath(".")
+    found = []
+    for root in dvc_roots("."):
+        yamls, _ = dvc_files(root, IgnoreRules.load(root))
+        for name in yamls:
+            if os.path.isfile(os.path.join(root, name)):
+                found.append(os.path.relpath(os.path.join(root, name), here).replace(os.sep, "/"))
+    return found
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="lockship-check-params", description=__doc__.splitlines()[0])
-    parser.add_argument("--dvc-yaml", action="append", help="pipeline file(s) to check (default: dvc.yaml)")
+    parser.add_argument(
+        "--dvc-yaml", action="append", help="pipeline file(s) to check (default: every dvc.yaml, as check-lock reads)"
+    )
     parser.add_argument("--config", help="file with the lockship.params rules (default: params.yaml)")
     parser.add_argument("files", nargs="*", help="ignored: the params files come from dvc.yaml")
     return parser.parse_args(argv)
@@ -159,9 +201,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 @entrypoint
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    problems = []
-    for dvc_yaml in args.dvc_yaml or ["dvc.yaml"]:
-        problems += check_pipeline(posixpath.normpath(dvc_yaml), args.config)
+    dvc_yamls = [posixpath.normpath(path) for path in args.dvc_yaml] if args.dvc_yaml else pipelines()
+    problems = check_pipelines(dvc_yamls, args.config)
     if problems:
         raise LockshipError(*problems)
     return 0

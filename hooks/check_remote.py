@@ -5,7 +5,9 @@ pushed commit added), read from git objects, so the check works in a clone whose
 A directory remote (a plain path in .dvc/config) is checked by looking at DVC's own layout,
 `files/md5/<2 hex>/<rest>` (`<2 hex>/<rest>` for DVC 2 hashes), without running DVC; `--push` copies
 what is missing from the local cache. Any other remote (s3://, ssh://...) is left to the `dvc` CLI:
-`dvc status --cloud` for the checked-out commit and `dvc push`.
+`dvc status --cloud` for the checked-out commit and `dvc push`. A remote that cannot be reached (DVC's
+own error passed through, or an HTTP server that does not answer) is reported as such, never as
+outputs missing from it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from lockship.core.dvc.files import parse_dvc_yaml
 from lockship.core.dvc.lock import locked_outs
 from lockship.core.dvc.refs import declared_outs
-from lockship.core.dvc.remote import Output, Remote, check_directory_remote, read_dvc_config
+from lockship.core.dvc.remote import (
+    Output,
+    Remote,
+    check_directory_remote,
+    dvc_error,
+    read_dvc_config,
+    unreachable,
+)
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.git.repo import ZERO_SHA, git, pushed_commits, pushed_tip, require_repo, run_git
 
@@ -73,7 +82,7 @@ def referenced_outputs(new: str | None) -> list[Output]:
     return sorted(unique.values())
 
 
-def check_with_dvc(remote: Remote, *, push: bool) -> list[str]:
+def check_with_dvc(remote: Remote, outputs: Sequence[Output], *, push: bool) -> list[str]:
     """For remotes lockship cannot read itself: ask the dvc CLI about the checked-out commit."""
     if shutil.which("dvc") is None:
         raise LockshipError(f"{remote.url}: checking a '{remote.url.split('://')[0]}' remote needs `dvc` on PATH")
@@ -83,12 +92,35 @@ def check_with_dvc(remote: Remote, *, push: bool) -> list[str]:
         ("dvc", "status", "--cloud", "--remote", remote.name, "--json"), capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise LockshipError(f"dvc status --cloud: {(result.stderr.strip() or 'failed').splitlines()[-1]}")
+        raise LockshipError(
+            f"{remote.url}: cannot reach DVC remote '{remote.name}': {dvc_error(result.stderr, result.returncode)}"
+        )
     status: dict[str, str] = json.loads(result.stdout or "{}")
     # "deleted" means in the remote but not in the local cache: exactly what a teammate can pull.
-    return [
-        f"{path}: {state} in DVC remote '{remote.name}'" for path, state in sorted(status.items()) if state != "deleted"
-    ]
+    absent = {path: state for path, state in status.items() if state != "deleted"}
+    reason = unreachable(remote) if absent else None
+    if reason:
+        raise LockshipError(f"{remote.url}: cannot reach DVC remote '{remote.name}': {reason}")
+    return describe_status(absent, outputs, remote)
+
+
+def describe_status(absent: Mapping[str, str], outputs: Sequence[Output], remote: Remote) -> list[str]:
+    """One line per output `dvc status --cloud` finds absent; a directory's listing and files make one line."""
+    directories = {o.path for o in outputs if o.md5.endswith(".dir")}
+    directories |= {p for p in absent if any(other.startswith(p + "/") for other in absent)}
+    grouped: dict[str, list[str]] = {}
+    for path in sorted(absent):
+        owner = next((d for d in sorted(directories) if path == d or path.startswith(d + "/")), path)
+        grouped.setdefault(owner, []).append(path)
+    lines = []
+    for path, entries in grouped.items():
+        what = f"{len(entries)} object(s) of directory" if path in directories else "file"
+        cached = all(absent[entry] == "new" for entry in entries)
+        where = "" if cached else " nor in the local cache (`dvc repro` or push from where it was produced)"
+        lines.append(f"{path}: {what} not in DVC remote '{remote.name}'{where}")
+    if any(state == "new" for state in absent.values()):
+        lines.append(f"run `lockship check-remote --push` or `dvc push -r {remote.name}` to upload what is cached")
+    return lines
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -110,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     remote, cache = read_dvc_config(args.remote)
     if remote.local is None or args.use_dvc:
-        problems = check_with_dvc(remote, push=args.push)
+        problems = check_with_dvc(remote, outputs, push=args.push)
     else:
         problems, uploaded = check_directory_remote(outputs, remote, cache, push=args.push)
         if uploaded:

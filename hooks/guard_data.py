@@ -5,6 +5,8 @@ letter case: `MODEL.PKL` too), unless
 DVC declares it as an output with `cache: false` (metrics, plots: those belong in git). A file that
 DVC already tracks in its cache (a `.dvc` file or a cached `dvc.yaml` output) is blocked too: DVC
 refuses such a file in git, and committing it would put the data in git history after all.
+Templated output paths (`${...}`) are resolved as check-lock resolves them; one that cannot be
+resolved is skipped with a note, never widened to a glob that would claim every staged file.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import posixpath
-import re
 import shlex
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from lockship.core.dvc.files import read_yaml
+from lockship.core.dvc.files import load_stages, read_yaml
 from lockship.core.dvc.lock import locked_outs
 from lockship.core.dvc.refs import declared_outs
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
@@ -41,15 +43,12 @@ class DvcOutputs:
 
 
 def _declared(outputs: Mapping[str, str], path: str) -> str | None:
-    """Where `path`, or a folder holding it, is declared; templated outputs match as globs."""
+    """Where `path`, or a folder holding it, is declared."""
     parts = path.split("/")
     for end in range(len(parts), 0, -1):
         candidate = "/".join(parts[:end])
         if candidate in outputs:
             return outputs[candidate]
-    for output, where in outputs.items():
-        if "*" in output and (glob_match(path, output) or glob_match(path, output + "/**")):
-            return where
     return None
 
 
@@ -77,20 +76,45 @@ def guard(
     return problems
 
 
-def dvc_outputs(dvc_files: Iterable[str]) -> DvcOutputs:
-    """Outputs declared by `.dvc` files and `dvc.yaml` files (paths relative to the repo root)."""
+def dvc_outputs(dvc_files: Iterable[str], notes: list[str] | None = None) -> DvcOutputs:
+    """Outputs declared by `.dvc` files and `dvc.yaml` files (paths relative to the repo root).
+
+    A dvc.yaml's `${...}` paths are resolved as check-lock resolves them (params.yaml, vars, foreach,
+    matrix); when its templates cannot be resolved, its templated outputs are left out, each with a
+    line in `notes`: a glob in their place would claim files DVC never writes.
+    """
     cached: dict[str, str] = {}
     in_git: dict[str, str] = {}
     for dvc_file in sorted(dvc_files):
-        document = read_yaml(".", dvc_file)
         if posixpath.basename(dvc_file) == "dvc.yaml":
-            found = [(out.path, out.cache, out.where) for out in declared_outs(document) if out.stage is not None]
+            found = _pipeline_outs(dvc_file, [] if notes is None else notes)
         else:
-            found = [(out.path, out.cache, dvc_file) for out in locked_outs(document)]
+            found = [(out.path, out.cache, dvc_file) for out in locked_outs(read_yaml(".", dvc_file))]
         for path, is_cached, where in found:
-            # A templated path such as data/${item}.csv is matched as the glob data/*.csv.
-            (cached if is_cached else in_git)[re.sub(r"\$\{[^}]*\}", "*", path)] = where
+            (cached if is_cached else in_git)[path] = where
     return DvcOutputs(cached=cached, in_git=in_git)
+
+
+def _pipeline_outs(dvc_file: str, notes: list[str]) -> list[tuple[str, bool, str]]:
+    """(path, cached, where) of every stage output of one dvc.yaml, templates resolved."""
+    written = [out for out in declared_outs(read_yaml(".", dvc_file)) if out.stage is not None]
+    try:
+        stages = load_stages(".", dvc_file)
+    except LockshipError as error:
+        plain = [(out.path, out.cache, out.where) for out in written if "${" not in out.path]
+        reason = error.problems[0] if error.problems else "cannot be resolved"
+        notes += [f"{out.where}: out {out.path} not checked: {reason}" for out in written if "${" in out.path]
+        return plain
+    by_stage: dict[str, list[str]] = {}
+    for out in written:  # the line of each entry as written, to name it in messages
+        by_stage.setdefault(str(out.stage), []).append(out.where.rsplit(": stage ", 1)[0])
+    found = []
+    for stage in stages:
+        lines = by_stage.get(stage.name.split("@")[0], [])
+        for index, resolved in enumerate(stage.outs):
+            line = lines[index] if len(lines) == len(stage.outs) else f"{dvc_file}:{stage.line}"
+            found.append((resolved.path, resolved.cache, f"{line}: stage '{stage.name}'"))
+    return found
 
 
 def git_dvc_files() -> list[str]:
@@ -122,7 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sizes[path] = os.lstat(path).st_size
         except FileNotFoundError:
             missing.append(f"{path}: file not found")
-    outputs = dvc_outputs(git_dvc_files())
+    notes: list[str] = []
+    outputs = dvc_outputs(git_dvc_files(), notes)
+    for note in notes:
+        sys.stderr.write(f"note: {note}\n")
     patterns = [*([] if args.no_default_patterns else DEFAULT_PATTERNS), *args.pattern]
     problems = guard(sizes, outputs, max_kb=args.max_kb, patterns=patterns, allow=args.allow)
     if missing or problems:

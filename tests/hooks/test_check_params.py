@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lockship.hooks.check_params import check_pipeline, load_params, lookup, main
+from lockship.hooks.check_params import check_pipelines, load_params, lookup, main
+from tests.conftest import run
 
 PIPELINE = """\
 stages:
@@ -36,6 +37,8 @@ train:
 @pytest.fixture
 def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    run("git", "init", "-q", cwd=tmp_path)
+    (tmp_path / ".dvc").mkdir()
     (tmp_path / "dvc.yaml").write_text(PIPELINE)
     (tmp_path / "params.yaml").write_text(PARAMS)
     (tmp_path / "config").mkdir()
@@ -45,7 +48,7 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def problems(path: str = "dvc.yaml", config: str | None = None) -> list[str]:
-    return check_pipeline(path, config)
+    return check_pipelines([path], config)
 
 
 def test_a_consistent_pipeline_passes(pipeline: Path) -> None:
@@ -146,7 +149,7 @@ def test_values_that_break_their_rules_are_reported_at_their_line(pipeline: Path
     )
     (pipeline / "config" / "extra.json").write_text('{"batch": 0}\n')
     assert problems() == [
-        "config/extra.json: batch: must be at least 1.0, got 0",
+        "config/extra.json:1: batch: must be at least 1.0, got 0",
         "params.yaml:3: prepare.seed: expected an integer, got 'one'",
         "params.yaml:2: prepare.split: must be at most 0.5, got 0.7",
         "params.yaml:6: train.estimator: 'boosting' is not one of 'forest', 'linear'",
@@ -180,7 +183,7 @@ def test_python_params_files_are_not_parsed(pipeline: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "args", "expected"),
     [
-        ({}, [], "dvc.yaml: file not found"),
+        ({"dvc.yaml": "stages: {}\n"}, ["--dvc-yaml", "sub/dvc.yaml"], "sub/dvc.yaml: file not found"),
         ({"dvc.yaml": "stages:\n  a: [\n"}, [], "dvc.yaml:3:1: invalid YAML: "),
         ({"dvc.yaml": "- a\n"}, [], "dvc.yaml:1: expected a mapping with a 'stages' key"),
         ({"dvc.yaml": "stages: {}\n"}, ["--config", "nope.yaml"], "nope.yaml: file not found"),
@@ -195,9 +198,109 @@ def test_bad_input_is_one_clear_line(
     expected: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    run("git", "init", "-q", cwd=tmp_path)
+    (tmp_path / ".dvc").mkdir()
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     assert main(args) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(expected), err
-    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == files
+    assert {p.name: p.read_text() for p in tmp_path.iterdir() if p.is_file()} == files
+
+
+@pytest.mark.parametrize("setup", ["git", "dvc", "no-params"])
+def test_a_repository_with_nothing_to_check_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str) -> None:
+    # Issue 9: a repository without a root dvc.yaml failed with `dvc.yaml: file not found`.
+    monkeypatch.chdir(tmp_path)
+    run("git", "init", "-q", cwd=tmp_path)
+    (tmp_path / "README.md").write_text("hello\n")
+    if setup != "git":
+        (tmp_path / ".dvc").mkdir()
+    if setup == "no-params":
+        (tmp_path / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo\n    outs: [out.txt]\n")
+    assert main([]) == 0
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+NESTED = {
+    "dvc.yaml": "stages:\n  top:\n    cmd: x\n    params: [seed]\n",
+    "params.yaml": "seed: 1\n",
+    "sub/dvc.yaml": "stages:\n  fit:\n    cmd: x\n    wdir: model\n    params:\n      - ../../params.toml:\n"
+    "          - train.lr\n      - depth\n",
+    "sub/model/params.yaml": "depth: 3\n",
+    "params.toml": "# shared\n[train]\nlr = 0.1\n",
+    "other/dvc.yaml": "stages:\n  fit:\n    cmd: x\n    params:\n      - ../params.toml:\n          - train.lr\n",
+}
+
+
+def test_every_dvc_yaml_is_read_with_its_wdir_and_params_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 9 item 3: only the root dvc.yaml was read, so a param that sub/dvc.yaml reads could go missing.
+    monkeypatch.chdir(tmp_path)
+    run("git", "init", "-q", cwd=tmp_path)
+    (tmp_path / ".dvc").mkdir()
+    write(tmp_path, NESTED)
+    assert main([]) == 0
+    write(tmp_path, {"sub/model/params.yaml": "width: 3\n"})
+    assert main([]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "sub/dvc.yaml:8: stage 'fit': param 'depth' not found in sub/model/params.yaml"
+    ]
+    write(tmp_path, {"sub/model/params.yaml": "depth: 3\n", "params.toml": "[train]\nrate = 0.1\n"})
+    assert main([]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "other/dvc.yaml:5: stage 'fit': param 'train.lr' not found in params.toml",
+        "sub/dvc.yaml:6: stage 'fit': param 'train.lr' not found in params.toml",
+    ]
+
+
+def test_a_broken_toml_file_fails_once_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 9 item 3: `broken = [` in a TOML params file that only a nested dvc.yaml reads passed.
+    monkeypatch.chdir(tmp_path)
+    run("git", "init", "-q", cwd=tmp_path)
+    (tmp_path / ".dvc").mkdir()
+    write(tmp_path, {**NESTED, "params.toml": "[train]\nlr = 0.1\nbroken = [\n"})
+    assert main([]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0] == "params.toml:3: invalid TOML: Invalid value (at end of document)", err
+
+
+def test_nested_dvc_projects_are_each_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `dvc init --subdir` projects and no root dvc.yaml: check-params said `dvc.yaml: file not found`.
+    monkeypatch.chdir(tmp_path)
+    run("git", "init", "-q", cwd=tmp_path)
+    for project in ("a", "b"):
+        write(tmp_path, {f"{project}/.dvc/config": "", f"{project}/dvc.yaml": NESTED["dvc.yaml"]})
+        write(tmp_path, {f"{project}/params.yaml": "seed: 1\n"})
+    run("git", "add", "-A", cwd=tmp_path)
+    assert main([]) == 0
+    write(tmp_path, {"b/params.yaml": "sed: 1\n"})
+    assert main([]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "b/dvc.yaml:4: stage 'top': param 'seed' not found in b/params.yaml"
+    ]
+
+
+def test_toml_rule_findings_carry_their_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 9 item 9: a finding in a TOML file named no line; and two pipelines sharing rules printed them twice.
+    monkeypatch.chdir(tmp_path)
+    run("git", "init", "-q", cwd=tmp_path)
+    (tmp_path / ".dvc").mkdir()
+    rules = "lockship:\n  params:\n    params.toml:train.lr: {type: integer}\n"
+    write(tmp_path, {**NESTED, "params.yaml": "seed: 1\n" + rules, "rules.yaml": rules})
+    assert main([]) == 1
+    assert capsys.readouterr().err.splitlines() == ["params.toml:3: train.lr: expected an integer, got 0.1"]
+    assert main(["--config", "rules.yaml"]) == 1
+    assert capsys.readouterr().err.splitlines() == ["params.toml:3: train.lr: expected an integer, got 0.1"]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import importlib.util
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -90,7 +96,7 @@ def test_missing_outputs_are_listed_then_pushed_and_pullable(
     before = snapshot(in_project, tmp_path / "store")
     assert check_remote.main([]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err == [f"{tmp_path / 'store'}: DVC remote 'store' (url ../../store) does not exist"]
+    assert err == [f"../../store: cannot reach DVC remote 'store': {tmp_path / 'store'} does not exist"]
     (tmp_path / "store").mkdir()
     assert check_remote.main([]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -149,11 +155,87 @@ def test_older_pushed_commits_count_too(
     assert check_remote.main(["--push"]) == 0
 
 
-def test_other_remote_types_go_through_the_dvc_cli(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_other_remote_types_go_through_the_dvc_cli(
+    in_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert check_remote.main(["--use-dvc"]) == 1
-    assert "data/raw.csv: new in DVC remote 'store'" in capsys.readouterr().err.splitlines()
+    assert capsys.readouterr().err.splitlines() == [
+        f"../../store: cannot reach DVC remote 'store': {tmp_path / 'store'} does not exist"
+    ]
+    (tmp_path / "store").mkdir()
+    assert check_remote.main(["--use-dvc"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "data/images: 3 object(s) of directory not in DVC remote 'store'",
+        "data/raw.csv: file not in DVC remote 'store'",
+        "model.bin: file not in DVC remote 'store'",
+        "run `lockship check-remote --push` or `dvc push -r store` to upload what is cached",
+    ]
     assert check_remote.main(["--use-dvc", "--push"]) == 0
     assert check_remote.main([]) == 0  # what dvc pushed is where lockship looks
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_store(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A real HTTP server on 127.0.0.1 serving tmp_path/served: (the directory, the remote's URL)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}/store"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_http_remote_tells_missing_outputs_from_a_server_that_does_not_answer(
+    in_project: Path, http_store: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 9 item 7: DVC calls every object of an unreachable HTTP remote merely "new".
+    served, url = http_store
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    dead = f"http://127.0.0.1:{closed}/store"
+    run("dvc", "remote", "add", "-q", "-d", "web", dead, cwd=in_project)
+    assert check_remote.main([]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{dead}: cannot reach DVC remote 'web': [Errno 111] Connection refused"
+    ]
+    run("dvc", "remote", "modify", "web", "url", url, cwd=in_project)
+    assert check_remote.main([]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "data/images: 3 object(s) of directory not in DVC remote 'web'",
+        "data/raw.csv: file not in DVC remote 'web'",
+        "model.bin: file not in DVC remote 'web'",
+        "run `lockship check-remote --push` or `dvc push -r web` to upload what is cached",
+    ]
+    run("dvc", "remote", "add", "-q", "disk", served / "store", cwd=in_project)
+    run("dvc", "push", "-q", "-r", "disk", "data/raw.csv.dvc", "train", cwd=in_project)
+    assert check_remote.main([]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "data/images: 3 object(s) of directory not in DVC remote 'web'",
+        "run `lockship check-remote --push` or `dvc push -r web` to upload what is cached",
+    ]
+    run("dvc", "push", "-q", "-r", "disk", cwd=in_project)
+    assert check_remote.main([]) == 0
+    assert capsys.readouterr().out.endswith("all 3 DVC outputs are in remote 'web'\n")
+
+
+def test_dvc_s_own_error_is_passed_through(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 9 item 7: the last line of DVC's stderr, `Having any troubles? Hit us up...`, hid the cause.
+    if importlib.util.find_spec("dvc_webdav") is not None:
+        pytest.skip("dvc-webdav is installed: DVC would try to connect instead")
+    run("dvc", "remote", "add", "-q", "-d", "dav", "webdavs://127.0.0.1:9/store", cwd=in_project)
+    assert check_remote.main([]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "webdavs://127.0.0.1:9/store: cannot reach DVC remote 'dav': unexpected error - webdavs is supported, "
+        "but requires 'dvc-webdav' to be installed: No module named 'dvc_webdav'"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -106,13 +106,76 @@ def test_dvc_outputs_reads_dvc_files_and_every_stage_kind(tmp_path: Path, monkey
         "        - parts/${item}.csv\n"
     )
     outputs = dvc_outputs(["data.dvc", "sub/dvc.yaml"])
-    assert set(outputs.cached) == {"data", "models/model.pt", "sub/parts/*.csv"}
+    assert set(outputs.cached) == {"data", "models/model.pt", "sub/parts/a.csv", "sub/parts/b.csv"}
     assert set(outputs.in_git) == {"metrics.json"}
-    assert check({"sub/parts/a.csv": 1, "data/x.parquet": 1, "metrics.json": 1}, outputs) == [
+    assert check({"sub/parts/a.csv": 1, "sub/parts/c.csv": 1, "data/x.parquet": 1, "metrics.json": 1}, outputs) == [
         "data/x.parquet: tracked by DVC (data.dvc) and staged in git too; git rm --cached data/x.parquet",
-        "sub/parts/a.csv: tracked by DVC (sub/dvc.yaml:12: stage 'split') and staged in git too; "
+        "sub/parts/a.csv: tracked by DVC (sub/dvc.yaml:12: stage 'split@a') and staged in git too; "
         "git rm --cached sub/parts/a.csv",
+        "sub/parts/c.csv: a data or model file (*.csv) staged in git; "
+        "track it with DVC instead: git rm --cached sub/parts/c.csv && dvc add sub/parts/c.csv",
     ]
+
+
+TEMPLATED = """\
+vars:
+  - config/paths.yaml
+stages:
+  eval:
+    cmd: python eval.py
+    outs:
+      - ${eval.model_path}
+      - reports/${name}/
+    metrics:
+      - ${eval.scores}:
+          cache: false
+"""
+
+
+def test_templated_outputs_are_resolved_not_widened_to_globs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 9 item 1: `${eval.model_path}` became the glob `*`, and every staged file was "tracked by DVC".
+    run("git", "init", "-q", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "paths.yaml").write_text("name: nightly\n")
+    (tmp_path / "params.yaml").write_text("eval:\n  model_path: models/model.pkl\n  scores: scores.json\n")
+    (tmp_path / "dvc.yaml").write_text(TEMPLATED)
+    harmless = ["README.md", "params.yaml", "dvc.yaml", "eval.py", "scores.json"]
+    for name in ("README.md", "eval.py", "scores.json"):
+        (tmp_path / name).write_text("x\n")
+    assert main(harmless) == 0
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "model.pkl").write_text("weights\n")
+    (tmp_path / "reports" / "nightly").mkdir(parents=True)
+    (tmp_path / "reports" / "nightly" / "page.html").write_text("<p>\n")
+    assert main([*harmless, "models/model.pkl", "reports/nightly/page.html"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "models/model.pkl: tracked by DVC (dvc.yaml:7: stage 'eval') and staged in git too; "
+        "git rm --cached models/model.pkl",
+        "reports/nightly/page.html: tracked by DVC (dvc.yaml:8: stage 'eval') and staged in git too; "
+        "git rm --cached reports/nightly/page.html",
+    ]
+
+
+def test_an_unresolvable_template_is_skipped_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run("git", "init", "-q", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    outs = "[models/fixed.pt, '${eval.model_path}']"
+    (tmp_path / "dvc.yaml").write_text(f"stages:\n  eval:\n    cmd: x\n    outs: {outs}\n")
+    (tmp_path / "README.md").write_text("hello\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "fixed.pt").write_text("w\n")
+    assert main(["README.md"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "note: dvc.yaml:4: stage 'eval': out ${eval.model_path} not checked: dvc.yaml:2: stage 'eval': "
+        "cannot interpolate ${eval.model_path}: 'eval.model_path' is not defined"
+    ]
+    assert main(["models/fixed.pt"]) == 1
+    assert "models/fixed.pt: tracked by DVC (dvc.yaml:4: stage 'eval')" in capsys.readouterr().err
 
 
 def test_main_in_the_reference_project(

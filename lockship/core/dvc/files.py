@@ -57,7 +57,9 @@ def parse_params(text: str, path: str, *, loader: type[yaml.SafeLoader] = Yaml12
             return YamlDocument(path, tomllib.loads(text))
         except tomllib.TOMLDecodeError as error:
             place = _TOML_PLACE.match(str(error))
-            where = f"{path}:{place[2]}:{place[3]}" if place else path
+            # tomllib places an unclosed `[` or string at the end of the document: name the last line written.
+            last = next((n for n, line in reversed(list(enumerate(text.splitlines(), 1))) if line.strip()), 1)
+            where = f"{path}:{place[2]}:{place[3]}" if place else f"{path}:{last}"
             raise LockshipError(f"{where}: invalid TOML: {place[1] if place else error}") from error
         except RecursionError:
             raise LockshipError(f"{path}: TOML nested too deep") from None

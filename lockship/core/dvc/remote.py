@@ -1,4 +1,4 @@
-"""A DVC remote that is a plain directory, read and filled without DVC.
+"""A DVC remote that is a plain directory, read and filled without DVC; whether any remote can be reached.
 
 DVC 3 stores an object at `files/md5/<2 hex>/<rest>` of the remote (DVC 2 hashes at `<2 hex>/<rest>`);
 a directory's object is the JSON listing of its files, each of which is an object too.
@@ -11,6 +11,9 @@ import json
 import os
 import shutil
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,13 +116,51 @@ def upload(objects: Sequence[str], remote: Path, cache: Path) -> None:
             bar.update(target.stat().st_size)
 
 
+_HTTP_SCHEMES = {"http": "http", "https": "https", "webdav": "http", "webdavs": "https"}
+
+
+def unreachable(remote: Remote, *, timeout: float = 10.0) -> str | None:
+    """Why the remote cannot be reached at all, or None when it can (or lockship cannot tell).
+
+    DVC reports every object of an HTTP remote it cannot connect to as merely absent (fsspec's `exists`
+    answers False on a connection error), so "missing" needs this to be believed. Any HTTP answer, even
+    an error status, means the server is there; other schemes fail loudly in DVC itself.
+    """
+    if remote.local is not None:
+        if not remote.local.is_dir():
+            return f"{remote.local} does not exist"
+        return None if os.access(remote.local, os.R_OK | os.X_OK) else f"{remote.local}: permission denied"
+    parts = urllib.parse.urlsplit(remote.url)
+    if parts.scheme.lower() not in _HTTP_SCHEMES:
+        return None
+    host = parts.netloc.rpartition("@")[2]  # credentials, if any, are DVC's to send
+    url = urllib.parse.urlunsplit((_HTTP_SCHEMES[parts.scheme.lower()], host, parts.path or "/", parts.query, ""))
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except urllib.error.URLError as error:
+        return str(error.reason)
+    except (TimeoutError, OSError) as error:
+        return str(error) or type(error).__name__
+
+
+def dvc_error(stderr: str, returncode: int) -> str:
+    """DVC's own error text from what it printed, without its `Having any troubles?` footer."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+    rest = [line for line in lines if not line.startswith("Having any troubles?")]
+    return "; ".join(errors or rest[-1:]) or f"dvc exited with code {returncode}"
+
+
 def check_directory_remote(
     outputs: Sequence[Output], remote: Remote, cache: Path, *, push: bool
 ) -> tuple[list[str], list[str]]:
     """Problems left after checking (and with `push`, filling) a directory remote, and the objects uploaded."""
     assert remote.local is not None
     if not remote.local.is_dir() and not push:
-        return [f"{remote.local}: DVC remote '{remote.name}' (url {remote.url}) does not exist"], []
+        return [f"{remote.url}: cannot reach DVC remote '{remote.name}': {remote.local} does not exist"], []
     uploaded: list[str] = []
     missing = missing_objects(outputs, remote.local, cache)
     # Two rounds: a directory's listing, once uploaded, names the files it still needs.

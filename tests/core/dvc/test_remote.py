@@ -42,7 +42,7 @@ def test_missing_objects_are_named_then_pushed_from_the_cache(tmp_path: Path) ->
     outputs = [Output("data", tree, False, "dvc.lock@abc1234"), Output("f", md5(b"zz"), False, "f.dvc@abc1234")]
     where = Remote("store", "../remote", remote)
     problems, uploaded = check_directory_remote(outputs, where, cache, push=False)
-    assert (problems, uploaded) == ([f"{remote}: DVC remote 'store' (url ../remote) does not exist"], [])
+    assert (problems, uploaded) == ([f"../remote: cannot reach DVC remote 'store': {remote} does not exist"], [])
     problems, uploaded = check_directory_remote(outputs, where, cache, push=True)
     assert len(uploaded) == 3 and (remote / object_path(md5(b"b"), False)).read_bytes() == b"b"
     assert problems == [
