@@ -212,6 +212,14 @@ class Workspace:
             return self.recorded[path]
         return self.inside_output(path) or self.work_tree(path)
 
+    def overlapping(self, path: str) -> dict[str, str]:
+        """Recorded output -> its md5, for every output inside `path` or holding it."""
+        return {
+            out: md5
+            for out, (md5, _) in self.recorded.items()
+            if out.startswith(path + "/") or path.startswith(out + "/")
+        }
+
     def inside_output(self, path: str) -> tuple[str, str] | None:
         for out, (md5, origin) in self.recorded.items():
             if path.startswith(out + "/"):

@@ -71,8 +71,8 @@ def test_dvc_file_paths_are_relative_to_its_folder(tmp_path: Path) -> None:
         "outs:\n- md5: eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\n  path: raw.csv\n- path: ../other\n"
     )
     assert load_dvc_file(str(tmp_path), "data/raw.dvc") == {
-        "data/raw.csv": "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
-        "other": "",
+        "data/raw.csv": ("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "raw.csv"),
+        "other": ("", "../other"),
     }
     (tmp_path / "bad.dvc").write_text("outs: {}\n")
     with pytest.raises(LockshipError, match=r"^bad.dvc:1: expected a list of outs$"):
