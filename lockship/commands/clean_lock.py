@@ -52,10 +52,11 @@ def clean_lock(root: str, *, dry_run: bool = False) -> list[Cleaned]:
         if not names:
             continue
         lockfile = posixpath.join(posixpath.dirname(dvcfile), "dvc.lock")
+        if len(names) == len(load_lock(root, lockfile)):
+            plans.append((Cleaned(lockfile, names, deleted=True), None))
+            continue
         text = read_text(os.path.join(root, lockfile), name=lockfile)
-        kept = drop_entries(text, set(names), lockfile)
-        emptied = len(names) == len(load_lock(root, lockfile))
-        plans.append((Cleaned(lockfile, names, emptied), None if emptied else kept))
+        plans.append((Cleaned(lockfile, names, deleted=False), drop_entries(text, set(names), lockfile)))
     if not dry_run:
         write_outputs({os.path.join(root, c.lockfile): text for c, text in plans if text is not None})
         for cleaned, _ in plans:
@@ -65,13 +66,15 @@ def clean_lock(root: str, *, dry_run: bool = False) -> list[Cleaned]:
 
 
 def describe(cleaned: Cleaned, *, dry_run: bool) -> str:
+    """`dvc.lock: removed 2 entries ('b', 'c') of stages not in dvc.yaml`."""
     shown = ", ".join(f"'{name}'" for name in cleaned.removed[:5])
     more = f" and {len(cleaned.removed) - 5} more" if len(cleaned.removed) > 5 else ""
     count = "1 entry" if len(cleaned.removed) == 1 else f"{len(cleaned.removed)} entries"
     verb = "would remove" if dry_run else "removed"
-    what = f"{verb} the file: its {count} ({shown}{more})" if cleaned.deleted else f"{verb} {count}: {shown}{more}"
     dvcfile = posixpath.join(posixpath.dirname(cleaned.lockfile), "dvc.yaml")
-    return f"{cleaned.lockfile}: {what}, of stages not in {dvcfile}"
+    if cleaned.deleted:
+        return f"{cleaned.lockfile}: {verb} the file: {count} ({shown}{more}), none of a stage in {dvcfile}"
+    return f"{cleaned.lockfile}: {verb} {count} ({shown}{more}) of stages not in {dvcfile}"
 
 
 @entrypoint
