@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lockship.core.dvc.files import read_yaml
 from lockship.core.dvc.hashes import CACHE_PATH
@@ -335,3 +336,62 @@ def test_a_dvcignore_or_params_file_that_is_a_fifo_is_one_line(
     (pipeline / ".dvcignore").symlink_to("/dev/zero")
     code, lines = run_main(pipeline, capsys)
     assert (code, lines) == (1, [f".dvcignore: leads outside the repository through a symlink; {suffix}"])
+
+
+# --- adoption: every pipeline checked, DVC 1 locks, messages ------------------------------------
+
+
+def test_a_pipeline_without_dvc_lock_is_reported_and_the_others_still_checked(
+    pipeline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(pipeline, {"sub/dvc.yaml": "stages:\n  s:\n    cmd: echo s > s.txt\n    outs: [s.txt]\n"})
+    (pipeline / "params.yaml").write_text("train:\n  seed: 43\n  lr: 1e-3\n  on: on\n")
+    code, lines = run_main(pipeline, capsys)
+    assert code == 1
+    assert lines[0] == (
+        "sub/dvc.lock: not found, so no stage of sub/dvc.yaml is locked: "
+        "run `dvc repro sub/dvc.yaml:s`, then `git add sub/dvc.lock`"
+    )
+    assert "params.yaml:2: stage 'train' is stale: param train.seed changed: 42 -> 43" in lines
+    assert lines[-1] == "to fix: `dvc repro train`, then `git add dvc.lock`"
+
+
+def test_a_dvc_1_lock_names_the_command_that_upgrades_it(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stages = read_yaml(str(pipeline), "dvc.lock").data["stages"]
+    old = {  # DVC 1's layout: stages at the top, no schema, no `hash:` fields
+        name: {
+            k: [{"path": i["path"], "md5": i["md5"]} for i in v] if k in ("deps", "outs") else v for k, v in e.items()
+        }
+        for name, e in stages.items()
+    }
+    (pipeline / "dvc.lock").write_text(yaml.safe_dump(old, sort_keys=False))
+    assert run("dvc", "status", cwd=pipeline, check=False).returncode != 0  # DVC 3 cannot read it either
+    code, lines = run_main(pipeline, capsys)
+    command = "rm dvc.lock && dvc commit -f dvc.yaml"
+    assert (code, lines) == (
+        1,
+        [
+            "dvc.lock:1: a DVC 1 lock file (no `schema: '2.0'`), which neither DVC 3 nor lockship reads; with the "
+            f"outputs in the workspace, rewrite it in the DVC 3 format: `{command}`, then `git add dvc.lock`"
+        ],
+    )
+    run("sh", "-c", command, cwd=pipeline)  # the command as printed, with the outputs in the workspace
+    assert run("dvc", "status", cwd=pipeline).stdout.strip() == "Data and pipelines are up to date."
+    assert run_main(pipeline, capsys) == (0, [])
+
+
+def test_hashes_are_shown_until_they_differ_and_paths_normalised(
+    pipeline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (pipeline / "dvc.lock").read_text()
+    locked = read_yaml(str(pipeline), "dvc.lock").data["stages"]["train"]["outs"][0]["md5"]
+    near = locked[:10] + ("0" if locked[10] != "0" else "1") + locked[11:]
+    (pipeline / "dvc.lock").write_text(text.replace(locked, near, 1))
+    (problem,) = check(str(pipeline)).stale
+    assert f"dep model.txt changed (md5 {locked[:11]} -> {near[:11]}, as recorded" in str(problem)
+    (pipeline / "dvc.lock").write_text(text)
+    (pipeline / "dvc.yaml").write_text(
+        PIPELINE.replace("    metrics:\n      - score.json:\n          cache: false\n", "")
+    )
+    lines = run_main(pipeline, capsys)[1]
+    assert "dvc.lock: stage 'score' is stale: out score.json is no longer in dvc.yaml" in lines
