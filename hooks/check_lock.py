@@ -138,7 +138,7 @@ def check(root: str) -> Findings:
             overlapping=overlapping,
         )
 
-    stale = find_stale(project, hashes=hashes, read=read, blind=blind)
+    stale = find_stale(project, hashes=hashes, read=read, blind=blind, committed=history.committed)
     cache.save()
     return Findings(stale, unreadable)
 

@@ -162,3 +162,45 @@ def test_a_shallow_clone_says_it_cannot_tell(
         "dvc.lock: stage 'report': dep runs not checked: its outputs are not at hand and git history does not "
         "show when it was locked; `dvc pull` its outputs to have it checked"
     ]
+
+
+DOWNLOADS = """\
+stages:
+  download:
+    cmd: python -c "import os; os.makedirs('raw', exist_ok=True); open('raw/a.csv', 'w').write(open('src.txt').read())"
+    deps: [src.txt]
+    outs:
+      - raw/a.csv:
+          cache: false
+  transform:
+    cmd: python -c "open('table.csv', 'w').write(open('raw/a.csv').read())"
+    deps: [raw/]
+    outs:
+      - table.csv:
+          cache: false
+"""
+
+
+def test_uncommitted_outputs_of_cache_false_are_absent_from_a_clone_not_stale(
+    dvc_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As in public projects that download raw data: `cache: false` outputs that git ignores, so
+    # neither git nor a DVC remote holds them, and a directory dep that holds only them.
+    write(dvc_repo, {"dvc.yaml": DOWNLOADS, "src.txt": "1\n", ".gitignore": "/raw/\n"})
+    run("dvc", "repro", "-q", cwd=dvc_repo)
+    commit(dvc_repo, "reproduced")
+    copy = tmp_path / "clone"
+    run("git", "clone", "-q", f"file://{dvc_repo}", str(copy), cwd=tmp_path)
+    assert not (copy / "raw").exists()
+    assert hook(copy, capsys) == (0, [])
+    write(dvc_repo, {"src.txt": "2\n"})
+    run("dvc", "repro", "-q", "-s", "download", cwd=dvc_repo)
+    commit(dvc_repo, "download re-run, transform not")
+    assert dvc_stale(dvc_repo) == {"transform"}
+    run("git", "pull", "-q", cwd=copy)
+    code, lines = hook(copy, capsys)
+    assert code == 1
+    assert lines[0] == "dvc.lock: stage 'transform' is stale: dep raw changed (a.csv modified)"
+    (dvc_repo / "table.csv").unlink()  # committed to git: deleting it is a change to the lock's output
+    run("git", "add", "-A", cwd=dvc_repo)
+    assert "dvc.lock: stage 'transform' is stale: out table.csv changed" in "\n".join(hook(dvc_repo, capsys)[1])

@@ -81,6 +81,10 @@ class History:
             self._shallow = self._shallow or frozenset()
         return commit in self._shallow
 
+    def committed(self, path: str) -> bool:
+        """Whether HEAD holds a file at this path (relative to the DVC project's root)."""
+        return run_git("cat-file", "-e", f"HEAD:{self._path(path)}", cwd=self.root).returncode == 0
+
     def locked_at(self, lockfile: str, stage: str, dep: str, md5: str) -> str | None:
         """The commit where `stage`'s dep `dep` took the hash `md5` that it still has at HEAD, or None
         when that cannot be known (the work tree's entry is not HEAD's; history cut short)."""

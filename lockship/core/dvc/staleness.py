@@ -60,6 +60,7 @@ class Project:
 
 # (stage, dep, its locked md5, lockfile) -> whether a dep whose outputs are not at hand changed, and why
 BlindJudge = Callable[[Stage, Out, str, str], tuple[Verdict, str]]
+Committed = Callable[[str], bool]  # whether git's HEAD holds a path
 
 
 def _short(old: str, new: str) -> str:
@@ -113,7 +114,14 @@ ParamsReader = Callable[[str], YamlDocument | None]
 
 
 def stage_problems(
-    stage: Stage, entry: LockEntry, *, hashes: Workspace, read: ParamsReader, blind: BlindJudge, lockfile: str
+    stage: Stage,
+    entry: LockEntry,
+    *,
+    hashes: Workspace,
+    read: ParamsReader,
+    blind: BlindJudge,
+    committed: Committed,
+    lockfile: str,
 ) -> list[Stale]:
     """Why one stage is stale (empty when it is not), with notes on what could not be compared."""
     problems: list[tuple[str, str]] = []  # (where, reason)
@@ -135,6 +143,9 @@ def stage_problems(
                 old, (new, _) = str(locked.get("md5")), hashes.work_tree(out.path)
             except Refused as error:
                 refused.append(_refused("out", out.path, error))
+                continue
+            # Absent and never committed (git-ignored, say): a clone cannot have it, and no commit changes it.
+            if new == MISSING and not committed(out.path):
                 continue
             if new not in (UNKNOWN, old):
                 problems.append((lockfile, f"out {out.path} changed ({_short(old, new)})"))
@@ -222,7 +233,9 @@ def _where(document: YamlDocument, dotted: str) -> str:
     return document.where(keys) if document.lines else document.path
 
 
-def find_stale(project: Project, *, hashes: Workspace, read: ParamsReader, blind: BlindJudge) -> list[Stale]:
+def find_stale(
+    project: Project, *, hashes: Workspace, read: ParamsReader, blind: BlindJudge, committed: Committed
+) -> list[Stale]:
     """Every reason dvc.lock is stale, by dvc.yaml and stage; empty when it is up to date."""
     problems: list[Stale] = []
     for dvcfile, entries in sorted(project.locks.items()):
@@ -234,7 +247,9 @@ def find_stale(project: Project, *, hashes: Workspace, read: ParamsReader, blind
                 where = f"{dvcfile}:{stage.line}" if stage.line else dvcfile
                 problems.append(Stale(where, stage.name, stage.address, f"it has no entry in {lockfile}", lockfile))
             elif not stage.always_changed:
-                problems += stage_problems(stage, entry, hashes=hashes, read=read, blind=blind, lockfile=lockfile)
+                problems += stage_problems(
+                    stage, entry, hashes=hashes, read=read, blind=blind, committed=committed, lockfile=lockfile
+                )
         names = {stage.name for stage in stages}
         for name, entry in entries.items():
             if name not in names:
