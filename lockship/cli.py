@@ -14,6 +14,7 @@ from lockship.core.numerics import Numerics, pin
 COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("schema", "infer"): ("lockship.commands.schema_infer", "write a starting schema from a data file"),
     ("check-lock",): ("lockship.hooks.check_lock", "fail when dvc.lock is stale for what is committed"),
+    ("clean-lock",): ("lockship.commands.clean_lock", "remove dvc.lock entries of stages gone from dvc.yaml"),
     ("check-data",): ("lockship.hooks.check_data", "validate staged data files against the schema"),
     ("check-params",): ("lockship.hooks.check_params", "check params files parse and match dvc.yaml"),
     ("guard-data",): ("lockship.hooks.guard_data", "block data and model files committed to git, not DVC"),

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lockship.core.dvc.files import read_yaml
 from lockship.core.dvc.hashes import CACHE_PATH
@@ -81,7 +82,7 @@ def test_up_to_date_pipeline_passes(pipeline: Path, capsys: pytest.CaptureFixtur
 
 
 def test_reports_each_stale_dep_param_and_out(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before = check(str(pipeline))
+    before = check(str(pipeline)).stale
     assert before == []
     (pipeline / "params.yaml").write_text("train:\n  seed: 43\n  lr: 1e-3\n  on: on\n")
     (pipeline / "lib/nested/util.py").write_text("# util v2\n")
@@ -92,30 +93,40 @@ def test_reports_each_stale_dep_param_and_out(pipeline: Path, capsys: pytest.Cap
     assert "dvc.lock: stage 'train' is stale: cmd changed" in lines
     assert "dvc.lock: stage 'train' is stale: dep lib changed (nested/util.py modified)" in lines
     assert any(line.startswith("dvc.lock: stage 'score' is stale: out score.json changed (md5 ") for line in lines)
-    assert len(lines) == 4
+    assert lines[-1] == "to fix: `dvc repro score train`, then `git add dvc.lock`"
+    assert len(lines) == 5
 
 
 def test_stage_output_dep_is_checked_against_the_lock_not_the_work_tree(pipeline: Path) -> None:
     (pipeline / "model.txt").unlink()  # as in a clone that never pulled
-    assert check(str(pipeline)) == []
+    assert check(str(pipeline)).stale == []
     text = (pipeline / "dvc.lock").read_text()
     locked = read_yaml(str(pipeline), "dvc.lock").data["stages"]["train"]["outs"][0]["md5"]
     (pipeline / "dvc.lock").write_text(text.replace(locked, "f" * 32, 1))  # train re-locked with a new model
-    (problem,) = check(str(pipeline))
+    (problem,) = check(str(pipeline)).stale
     assert str(problem) == (
         f"dvc.lock: stage 'score' is stale: dep model.txt changed (md5 {locked[:8]} -> ffffffff, "
         "as recorded in dvc.lock (outs of 'train'))"
     )
 
 
-def test_missing_and_orphaned_lock_entries(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_and_leftover_lock_entries(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = (pipeline / "dvc.yaml").read_text().replace("  score:", "  evaluate:")
     (pipeline / "dvc.yaml").write_text(text)
     code, lines = run_main(pipeline, capsys)
     assert code == 1
     assert lines == [
+        "dvc.lock:26: warning: 1 entry of stages no longer in dvc.yaml ('score'); "
+        "`lockship clean-lock` removes them (check-lock --strict blocks on them)",
+        "dvc.yaml:7: stage 'evaluate' is stale: it has no entry in dvc.lock",
+        "to fix: `dvc repro evaluate`, then `git add dvc.lock`",
+    ]
+    assert main(["--repo", str(pipeline), "--strict"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
         "dvc.yaml:7: stage 'evaluate' is stale: it has no entry in dvc.lock",
         "dvc.lock:26: stage 'score' is in dvc.lock but no longer in dvc.yaml",
+        "to fix: `lockship clean-lock` removes the entries of stages gone from their dvc.yaml",
+        "to fix: `dvc repro evaluate`, then `git add dvc.lock`",
     ]
 
 
@@ -161,7 +172,10 @@ def test_no_dvc_lock(dvc_repo: Path, capsys: pytest.CaptureFixture[str]) -> None
     write(dvc_repo, {"dvc.yaml": PIPELINE, "params.yaml": "train: {seed: 1}\n"})
     before = snapshot(dvc_repo)
     code, lines = run_main(dvc_repo, capsys)
-    assert (code, lines) == (1, ["dvc.lock: not found: run `dvc repro` (or `dvc commit`) and commit dvc.lock"])
+    message = (
+        "dvc.lock: not found, so no stage of dvc.yaml is locked: run `dvc repro train score`, then `git add dvc.lock`"
+    )
+    assert (code, lines) == (1, [message])
     assert snapshot(dvc_repo) == before
 
 
@@ -177,7 +191,7 @@ def test_no_dvc_lock(dvc_repo: Path, capsys: pytest.CaptureFixture[str]) -> None
             "dvc.yaml:2: stage 't': cannot interpolate ${nope}: 'nope' is not defined",
         ),
         ("dvc.lock", "schema: '2.0'\nstages:\n  train: {cmd: [\n", "dvc.lock:4:1: invalid YAML: "),
-        ("dvc.lock", "train:\n  cmd: x\n", "dvc.lock:1: not a DVC 3 lock file (expected schema: '2.0')"),
+        ("dvc.lock", "schema: '3.0'\nstages: {}\n", "dvc.lock:1: not a DVC 3 lock file (expected schema: '2.0')"),
         (
             "dvc.lock",
             "schema: '2.0'\nstages:\n  train:\n    deps: [nopath]\n",
@@ -231,14 +245,14 @@ def test_dvc_project_in_a_subdirectory_of_the_git_repo(git_repo: Path, capsys: p
 
 
 def test_second_run_reuses_the_stat_cache(pipeline: Path) -> None:
-    assert check(str(pipeline)) == []
+    assert check(str(pipeline)).stale == []
     stored = pipeline / CACHE_PATH
     first = stored.stat().st_mtime_ns, stored.read_text()
     assert "lib/nested/util.py" in first[1]
-    assert check(str(pipeline)) == []
+    assert check(str(pipeline)).stale == []
     assert (stored.stat().st_mtime_ns, stored.read_text()) == first  # nothing re-hashed, nothing rewritten
     (pipeline / "lib/core.py").write_text("# core v2\n")
-    assert [p.reason.split(" (")[0] for p in check(str(pipeline))] == ["dep lib changed"]
+    assert [p.reason.split(" (")[0] for p in check(str(pipeline)).stale] == ["dep lib changed"]
     assert stored.read_text() != first[1]
 
 
@@ -322,3 +336,62 @@ def test_a_dvcignore_or_params_file_that_is_a_fifo_is_one_line(
     (pipeline / ".dvcignore").symlink_to("/dev/zero")
     code, lines = run_main(pipeline, capsys)
     assert (code, lines) == (1, [f".dvcignore: leads outside the repository through a symlink; {suffix}"])
+
+
+# --- adoption: every pipeline checked, DVC 1 locks, messages ------------------------------------
+
+
+def test_a_pipeline_without_dvc_lock_is_reported_and_the_others_still_checked(
+    pipeline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(pipeline, {"sub/dvc.yaml": "stages:\n  s:\n    cmd: echo s > s.txt\n    outs: [s.txt]\n"})
+    (pipeline / "params.yaml").write_text("train:\n  seed: 43\n  lr: 1e-3\n  on: on\n")
+    code, lines = run_main(pipeline, capsys)
+    assert code == 1
+    assert lines[0] == (
+        "sub/dvc.lock: not found, so no stage of sub/dvc.yaml is locked: "
+        "run `dvc repro sub/dvc.yaml:s`, then `git add sub/dvc.lock`"
+    )
+    assert "params.yaml:2: stage 'train' is stale: param train.seed changed: 42 -> 43" in lines
+    assert lines[-1] == "to fix: `dvc repro train`, then `git add dvc.lock`"
+
+
+def test_a_dvc_1_lock_names_the_command_that_upgrades_it(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stages = read_yaml(str(pipeline), "dvc.lock").data["stages"]
+    old = {  # DVC 1's layout: stages at the top, no schema, no `hash:` fields
+        name: {
+            k: [{"path": i["path"], "md5": i["md5"]} for i in v] if k in ("deps", "outs") else v for k, v in e.items()
+        }
+        for name, e in stages.items()
+    }
+    (pipeline / "dvc.lock").write_text(yaml.safe_dump(old, sort_keys=False))
+    assert run("dvc", "status", cwd=pipeline, check=False).returncode != 0  # DVC 3 cannot read it either
+    code, lines = run_main(pipeline, capsys)
+    command = "rm dvc.lock && dvc commit -f dvc.yaml"
+    assert (code, lines) == (
+        1,
+        [
+            "dvc.lock:1: a DVC 1 lock file (no `schema: '2.0'`), which neither DVC 3 nor lockship reads; with the "
+            f"outputs in the workspace, rewrite it in the DVC 3 format: `{command}`, then `git add dvc.lock`"
+        ],
+    )
+    run("sh", "-c", command, cwd=pipeline)  # the command as printed, with the outputs in the workspace
+    assert run("dvc", "status", cwd=pipeline).stdout.strip() == "Data and pipelines are up to date."
+    assert run_main(pipeline, capsys) == (0, [])
+
+
+def test_hashes_are_shown_until_they_differ_and_paths_normalised(
+    pipeline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (pipeline / "dvc.lock").read_text()
+    locked = read_yaml(str(pipeline), "dvc.lock").data["stages"]["train"]["outs"][0]["md5"]
+    near = locked[:10] + ("0" if locked[10] != "0" else "1") + locked[11:]
+    (pipeline / "dvc.lock").write_text(text.replace(locked, near, 1))
+    (problem,) = check(str(pipeline)).stale
+    assert f"dep model.txt changed (md5 {locked[:11]} -> {near[:11]}, as recorded" in str(problem)
+    (pipeline / "dvc.lock").write_text(text)
+    (pipeline / "dvc.yaml").write_text(
+        PIPELINE.replace("    metrics:\n      - score.json:\n          cache: false\n", "")
+    )
+    lines = run_main(pipeline, capsys)[1]
+    assert "dvc.lock: stage 'score' is stale: out score.json is no longer in dvc.yaml" in lines

@@ -166,7 +166,7 @@ def dvc_stale(repo: Path) -> set[str]:
 
 
 def lock_stale(repo: Path) -> set[str]:
-    return {problem.address for problem in check(str(repo)) if not problem.orphan}
+    return {problem.address for problem in check(str(repo)).stale if not problem.orphan}
 
 
 def edit(repo: Path, name: str, old: str, new: str) -> None:
@@ -358,7 +358,7 @@ def test_deliberate_differences_from_dvc_status(
     mutation(repo)
     run("git", "add", "-A", cwd=repo)
     assert dvc_stale(repo) == by_dvc
-    problems = check(str(repo))
+    problems = check(str(repo)).stale
     assert {p.address for p in problems if not p.orphan} == by_hook
     assert {p.stage for p in problems if p.orphan} == orphans
 
@@ -375,13 +375,13 @@ def clone(base: Path, tmp_path: Path) -> Path:
 
 def test_clone_without_data_passes_clean_and_flags_real_changes(clone: Path) -> None:
     assert dvc_stale(clone), "DVC itself cannot tell without the data"
-    assert check(str(clone)) == []
+    assert check(str(clone)).stale == []
     append(clone, "src/train.py", "# retuned\n")
     edit(clone, "config/model.yaml", "depth: 3", "depth: 5")
     run("git", "add", "-A", cwd=clone)
-    problems = [str(p) for p in check(str(clone))]
+    problems = [str(p) for p in check(str(clone)).stale]
     grid = {f"grid@{opt}-{lr}" for opt in ("sgd", "adam") for lr in ("0.1", "0.01")}
-    assert {p.address for p in check(str(clone))} == {"train@small", "train@large", *grid}
+    assert {p.address for p in check(str(clone)).stale} == {"train@small", "train@large", *grid}
     assert "config/model.yaml:2: stage 'train@small' is stale: param model.depth changed: 3 -> 5" in problems
     assert any(
         p.startswith("dvc.lock: stage 'grid@sgd-0.1' is stale: dep src/train.py changed (md5 ") for p in problems

@@ -212,6 +212,14 @@ class Workspace:
             return self.recorded[path]
         return self.inside_output(path) or self.work_tree(path)
 
+    def overlapping(self, path: str) -> dict[str, str]:
+        """Recorded output -> its md5, for every output inside `path` or holding it."""
+        return {
+            out: md5
+            for out, (md5, _) in self.recorded.items()
+            if out.startswith(path + "/") or path.startswith(out + "/")
+        }
+
     def inside_output(self, path: str) -> tuple[str, str] | None:
         for out, (md5, origin) in self.recorded.items():
             if path.startswith(out + "/"):
@@ -233,12 +241,16 @@ class Workspace:
         try:
             return self.cache.file_md5(path), "work tree"
         except (FileNotFoundError, NotADirectoryError):
+            # A directory that holds only outputs (none committed to git) is absent from a clone:
+            # it is those outputs, as recorded.
+            if not os.path.lexists(full) and any(out.startswith(path + "/") for out in self.recorded):
+                return self._tree(path, present=False), "work tree"
             return MISSING, "work tree"
         except OSError as error:
             raise LockshipError(f"{path}: cannot read: {error.strerror}") from error
 
-    def _tree(self, path: str) -> str:
-        entries = self.cache.dir_entries(path, self.ignored)
+    def _tree(self, path: str, *, present: bool = True) -> str:
+        entries = self.cache.dir_entries(path, self.ignored) if present else {}
         # Outputs inside the directory count as recorded, whether or not they were pulled.
         for out, (md5, _) in self.recorded.items():
             if not out.startswith(path + "/"):

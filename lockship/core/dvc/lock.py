@@ -9,14 +9,16 @@ dvc.lock's folder, as needs no dvc.yaml.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lockship.core.dvc.files import read_yaml
+import yaml
+
+from lockship.core.dvc.files import parse_dvc_yaml, read_yaml
 from lockship.core.dvc.paths import is_md5
 from lockship.core.errors import LockshipError
-from lockship.core.yamlio import KeyPath, YamlDocument
+from lockship.core.yamlio import KeyPath, Yaml12Loader, YamlDocument, compose_yaml
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,20 @@ def bad_md5s(document: YamlDocument, body: Mapping[str, Any], keys: KeyPath, lab
 def lock_entries(document: YamlDocument) -> dict[str, LockEntry]:
     """dvc.lock (schema 2.0): stage name -> what was locked."""
     data = document.data
+    if (
+        isinstance(data, Mapping)
+        and data
+        and "schema" not in data
+        and all(isinstance(v, Mapping) for v in data.values())
+    ):
+        # DVC 1's layout: stages at the top. DVC 3 refuses it too; DVC 2 read it. Verified with DVC 3.67:
+        # a dvc.lock deleted and re-made by `dvc commit -f` from the outputs in the workspace is the 2.0 schema.
+        dvcfile = posixpath.join(posixpath.dirname(document.path), "dvc.yaml")
+        raise LockshipError(
+            f"{document.where(())}: a DVC 1 lock file (no `schema: '2.0'`), which neither DVC 3 nor lockship "
+            f"reads; with the outputs in the workspace, rewrite it in the DVC 3 format: "
+            f"`rm {document.path} && dvc commit -f {dvcfile}`, then `git add {document.path}`"
+        )
     if not isinstance(data, Mapping) or str(data.get("schema")) != "2.0":
         raise LockshipError(f"{document.where(('schema',))}: not a DVC 3 lock file (expected schema: '2.0')")
     stages = data.get("stages") or {}
@@ -93,25 +109,27 @@ def load_lock(root: str, lockfile: str) -> dict[str, LockEntry]:
     return lock_entries(read_yaml(root, lockfile))
 
 
-def dvc_file_md5s(document: YamlDocument) -> dict[str, str]:
-    """Repo-relative path -> recorded md5 of each output of a `.dvc` file."""
+def dvc_file_md5s(document: YamlDocument) -> dict[str, tuple[str, str]]:
+    """Repo-relative path -> (recorded md5, `path` as written) of each output of a `.dvc` file."""
     outs = document.data.get("outs") if isinstance(document.data, Mapping) else None
     if not isinstance(outs, list):
         raise LockshipError(f"{document.where(('outs',))}: expected a list of outs")
     problems = bad_md5s(document, document.data, ())
     if problems:
         raise LockshipError(*problems)
-    recorded: dict[str, str] = {}
+    recorded: dict[str, tuple[str, str]] = {}
     for out in outs:
         if not isinstance(out, Mapping) or "path" not in out:
             raise LockshipError(f"{document.where(('outs',))}: each out needs a path")
-        recorded[posixpath.normpath(posixpath.join(posixpath.dirname(document.path), str(out["path"])))] = str(
-            out.get("md5", "")
+        key = str(out["path"])
+        recorded[posixpath.normpath(posixpath.join(posixpath.dirname(document.path), key))] = (
+            str(out.get("md5", "")),
+            key,
         )
     return recorded
 
 
-def load_dvc_file(root: str, relpath: str) -> dict[str, str]:
+def load_dvc_file(root: str, relpath: str) -> dict[str, tuple[str, str]]:
     """`dvc_file_md5s` of a repo-relative `.dvc` file in the work tree."""
     return dvc_file_md5s(read_yaml(root, relpath))
 
@@ -151,3 +169,37 @@ def locked_outs(document: YamlDocument, path: str | None = None) -> list[LockedO
                 out_path = posixpath.normpath(posixpath.join(folder, out["path"]))
                 found.append(LockedOut(out_path, md5, out.get("hash") != "md5", cache, push))
     return found
+
+
+def drop_entries(text: str, names: Collection[str], path: str) -> str:
+    """A dvc.lock's text without the entries of the stages `names`; every other byte stays as it was.
+
+    DVC writes each stage as a block under `stages:`, so an entry is the lines from its key to the
+    next key (or the end of the block). The result is parsed again and must hold exactly the other
+    entries, unchanged; anything else (a flow-style mapping, an unusual layout) is refused.
+    """
+    root = compose_yaml(text, path, loader=Yaml12Loader)
+    pairs = root.value if isinstance(root, yaml.MappingNode) else []
+    stages = next((value for key, value in pairs if key.value == "stages"), None)
+    if not isinstance(stages, yaml.MappingNode) or stages.flow_style:
+        raise LockshipError(f"{path}: `stages:` is not a block mapping; remove the entries by hand")
+    lines = text.splitlines(keepends=True)
+    starts = [key.start_mark.line for key, _ in stages.value]
+    last = stages.value[-1][1].end_mark
+    ends = [*starts[1:], last.line + (1 if last.column else 0)]
+    doomed: set[int] = set()
+    for (key, _), start, end in zip(stages.value, starts, ends, strict=True):
+        if str(key.value) in names:
+            if lines[start][: key.start_mark.column].strip():
+                raise LockshipError(
+                    f"{path}:{start + 1}: stage '{key.value}' does not start its line; remove it by hand"
+                )
+            doomed.update(range(start, end))
+    result = "".join(line for number, line in enumerate(lines) if number not in doomed)
+    before, after = parse_dvc_yaml(text, path).data, parse_dvc_yaml(result, path).data
+    expected = {**before, "stages": {k: v for k, v in before["stages"].items() if str(k) not in names}}
+    if after != expected:
+        raise LockshipError(
+            f"{path}: its layout is not DVC's; remove the entries of {', '.join(sorted(names))} by hand"
+        )
+    return result

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from lockship.core.dvc.files import Stage
+from lockship.core.dvc.files import Out, Stage
 from lockship.core.dvc.hashes import MISSING, UNKNOWN, Workspace, describe_tree_change
+from lockship.core.dvc.history import Source, Verdict
 from lockship.core.dvc.interpolate import select
 from lockship.core.dvc.lock import LockEntry
 from lockship.core.dvc.paths import Refused
@@ -30,13 +31,19 @@ class Stale:
     stage: str
     address: str  # as `dvc status` names the stage: `name` or `sub/dvc.yaml:name`
     reason: str
+    lockfile: str  # the dvc.lock that holds (or lacks) the stage's entry
     orphan: bool = False  # a lock entry whose stage no longer exists
     unchecked: bool = False  # a dep or out that must not be read (see `lockship.core.dvc.paths.refusal`)
+    unknown: bool = False  # a dep that cannot be compared without data that is not at hand: a note
+
+    @property
+    def dvcfile(self) -> str:
+        return posixpath.join(posixpath.dirname(self.lockfile), "dvc.yaml")
 
     def __str__(self) -> str:
         if self.orphan:
             return f"{self.where}: stage '{self.stage}' {self.reason}"
-        if self.unchecked:
+        if self.unchecked or self.unknown:
             return f"{self.where}: stage '{self.stage}': {self.reason}"
         return f"{self.where}: stage '{self.stage}' is stale: {self.reason}"
 
@@ -48,10 +55,18 @@ class Project:
     stages: list[Stage]
     locks: Mapping[str, Mapping[str, LockEntry]]  # dvc.yaml path -> stage name -> entry
     recorded: Mapping[str, tuple[str, str]]  # output path -> (md5, where it is recorded)
+    sources: Mapping[str, Source] = field(default_factory=dict)  # output path -> where it is recorded
 
 
-def _short(md5: str) -> str:
-    return md5 if md5 in (MISSING, UNKNOWN) else md5[:8]
+# (stage, dep, its locked md5, lockfile) -> whether a dep whose outputs are not at hand changed, and why
+BlindJudge = Callable[[Stage, Out, str, str], tuple[Verdict, str]]
+Committed = Callable[[str], bool]  # whether git's HEAD holds a path
+
+
+def _short(old: str, new: str) -> str:
+    """`md5 73fba4fd -> 0c1e2a44`: 8 hex digits, or as many as it takes for the two to differ."""
+    width = max(8, len(posixpath.commonprefix([old, new])) + 1)
+    return f"md5 {old[:width]} -> {new[:width]}"
 
 
 _ABSENT = object()
@@ -99,15 +114,24 @@ ParamsReader = Callable[[str], YamlDocument | None]
 
 
 def stage_problems(
-    stage: Stage, entry: LockEntry, *, hashes: Workspace, read: ParamsReader, lockfile: str
+    stage: Stage,
+    entry: LockEntry,
+    *,
+    hashes: Workspace,
+    read: ParamsReader,
+    blind: BlindJudge,
+    committed: Committed,
+    lockfile: str,
 ) -> list[Stale]:
-    """Why one stage is stale (empty when it is not)."""
+    """Why one stage is stale (empty when it is not), with notes on what could not be compared."""
     problems: list[tuple[str, str]] = []  # (where, reason)
     refused: list[str] = []
+    unknown: list[str] = []
     if entry.cmd != stage.cmd:
         problems.append((lockfile, "cmd changed"))
     if not stage.frozen:
-        problems += [(lockfile, reason) for reason in _deps_problems(stage, entry, hashes, lockfile, refused)]
+        found = _deps_problems(stage, entry, hashes, lockfile, refused, (blind, unknown))
+        problems += [(lockfile, reason) for reason in found]
         problems += _params_problems(stage, entry, read, lockfile, refused)
     declared = {out.def_path for out in stage.outs}
     for out in stage.outs:
@@ -120,13 +144,19 @@ def stage_problems(
             except Refused as error:
                 refused.append(_refused("out", out.path, error))
                 continue
+            # Absent and never committed (git-ignored, say): a clone cannot have it, and no commit changes it.
+            if new == MISSING and not committed(out.path):
+                continue
             if new not in (UNKNOWN, old):
-                problems.append((lockfile, f"out {out.path} changed (md5 {_short(old)} -> {_short(new)})"))
+                problems.append((lockfile, f"out {out.path} changed ({_short(old, new)})"))
     for path in sorted(entry.outs.keys() - declared):
-        problems.append((lockfile, f"out {posixpath.join(stage.wdir, path)} is no longer in {stage.dvcfile}"))
+        gone = posixpath.normpath(posixpath.join(stage.wdir, path))
+        problems.append((lockfile, f"out {gone} is no longer in {stage.dvcfile}"))
     where = f"{stage.dvcfile}:{stage.line}" if stage.line else stage.dvcfile
-    return [Stale(where, stage.name, stage.address, reason, unchecked=True) for reason in refused] + [
-        Stale(where, stage.name, stage.address, reason) for where, reason in problems
+    return [
+        *(Stale(where, stage.name, stage.address, reason, lockfile, unchecked=True) for reason in refused),
+        *(Stale(lockfile, stage.name, stage.address, reason, lockfile, unknown=True) for reason in unknown),
+        *(Stale(where, stage.name, stage.address, reason, lockfile) for where, reason in problems),
     ]
 
 
@@ -135,7 +165,14 @@ def _refused(kind: str, path: str, error: Refused) -> str:
     return f"{what}; check-lock reads only regular files and directories inside the repository"
 
 
-def _deps_problems(stage: Stage, entry: LockEntry, hashes: Workspace, lockfile: str, refused: list[str]) -> list[str]:
+def _deps_problems(
+    stage: Stage,
+    entry: LockEntry,
+    hashes: Workspace,
+    lockfile: str,
+    refused: list[str],
+    blind: tuple[BlindJudge, list[str]],
+) -> list[str]:
     problems: list[str] = []
     for dep in stage.deps:
         locked = entry.deps.get(dep.def_path)
@@ -148,9 +185,17 @@ def _deps_problems(stage: Stage, entry: LockEntry, hashes: Workspace, lockfile: 
         except Refused as error:
             refused.append(_refused("dep", dep.path, error))
             continue
-        if new in (UNKNOWN, old):
+        if new == UNKNOWN:
+            judge, unknown = blind
+            verdict, why = judge(stage, dep, old, lockfile)
+            if verdict == "changed":
+                problems.append(f"dep {dep.path} changed ({why})")
+            elif verdict == "unknown":
+                unknown.append(f"dep {dep.path} not checked: {why}; `dvc pull` its outputs to have it checked")
             continue
-        how = f"md5 {_short(old)} -> {_short(new)}"
+        if new == old:
+            continue
+        how = _short(old, new)
         listing_old, listing_new = hashes.cache.listing(old), hashes.cache.listing(new)
         if listing_old is not None and listing_new is not None:
             how = describe_tree_change(listing_old, listing_new)
@@ -188,7 +233,9 @@ def _where(document: YamlDocument, dotted: str) -> str:
     return document.where(keys) if document.lines else document.path
 
 
-def find_stale(project: Project, *, hashes: Workspace, read: ParamsReader) -> list[Stale]:
+def find_stale(
+    project: Project, *, hashes: Workspace, read: ParamsReader, blind: BlindJudge, committed: Committed
+) -> list[Stale]:
     """Every reason dvc.lock is stale, by dvc.yaml and stage; empty when it is up to date."""
     problems: list[Stale] = []
     for dvcfile, entries in sorted(project.locks.items()):
@@ -198,14 +245,16 @@ def find_stale(project: Project, *, hashes: Workspace, read: ParamsReader) -> li
             entry = entries.get(stage.name)
             if entry is None:
                 where = f"{dvcfile}:{stage.line}" if stage.line else dvcfile
-                problems.append(Stale(where, stage.name, stage.address, f"it has no entry in {lockfile}"))
+                problems.append(Stale(where, stage.name, stage.address, f"it has no entry in {lockfile}", lockfile))
             elif not stage.always_changed:
-                problems += stage_problems(stage, entry, hashes=hashes, read=read, lockfile=lockfile)
+                problems += stage_problems(
+                    stage, entry, hashes=hashes, read=read, blind=blind, committed=committed, lockfile=lockfile
+                )
         names = {stage.name for stage in stages}
         for name, entry in entries.items():
             if name not in names:
                 where = f"{lockfile}:{entry.line}" if entry.line else lockfile
                 reason = f"is in {lockfile} but no longer in {dvcfile}"
                 address = name if dvcfile == "dvc.yaml" else f"{dvcfile}:{name}"
-                problems.append(Stale(where, name, address, reason, orphan=True))
+                problems.append(Stale(where, name, address, reason, lockfile, orphan=True))
     return problems

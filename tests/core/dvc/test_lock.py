@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lockship.core.dvc.files import parse_dvc_yaml
-from lockship.core.dvc.lock import LockedOut, load_dvc_file, load_lock, lock_entries, locked_outs
+from lockship.core.dvc.lock import LockedOut, drop_entries, load_dvc_file, load_lock, lock_entries, locked_outs
 from lockship.core.errors import LockshipError
 
 LOCK = """\
@@ -71,8 +71,8 @@ def test_dvc_file_paths_are_relative_to_its_folder(tmp_path: Path) -> None:
         "outs:\n- md5: eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\n  path: raw.csv\n- path: ../other\n"
     )
     assert load_dvc_file(str(tmp_path), "data/raw.dvc") == {
-        "data/raw.csv": "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
-        "other": "",
+        "data/raw.csv": ("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "raw.csv"),
+        "other": ("", "../other"),
     }
     (tmp_path / "bad.dvc").write_text("outs: {}\n")
     with pytest.raises(LockshipError, match=r"^bad.dvc:1: expected a list of outs$"):
@@ -135,3 +135,37 @@ def test_every_reader_refuses_a_hash_that_could_name_a_path(tmp_path: Path) -> N
         with pytest.raises(LockshipError) as error:
             read()
         assert list(error.value.problems) == [f"raw.dvc:3: out raw.csv: '12345' {NOT_MD5}"]
+
+
+CUT_LOCK = """\
+schema: '2.0'
+stages:
+  keep:
+    cmd: a  # a comment stays
+    outs:
+    - path: a.txt
+      md5: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+  gone:
+    cmd: b
+  also-kept:
+    cmd: "c: quoted"
+
+  last-gone:
+    cmd: d
+"""
+
+
+def test_drop_entries_cuts_only_their_lines() -> None:
+    assert drop_entries(CUT_LOCK, {"gone", "last-gone"}, "dvc.lock") == CUT_LOCK.replace(
+        "  gone:\n    cmd: b\n", ""
+    ).replace("  last-gone:\n    cmd: d\n", "")
+    assert drop_entries(CUT_LOCK, set(), "dvc.lock") == CUT_LOCK
+    with_tail = CUT_LOCK + "extra: 1\n"
+    assert drop_entries(with_tail, {"last-gone"}, "dvc.lock").endswith("\n\nextra: 1\n")
+
+
+def test_drop_entries_refuses_a_layout_it_cannot_cut() -> None:
+    with pytest.raises(
+        LockshipError, match=r"^dvc.lock: `stages:` is not a block mapping; remove the entries by hand$"
+    ):
+        drop_entries("schema: '2.0'\nstages: {a: {cmd: x}, b: {cmd: y}}\n", {"a"}, "dvc.lock")
