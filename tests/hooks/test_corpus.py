@@ -2,8 +2,7 @@
 real DVC project, committed and pushed through the real pre-commit framework and held against `dvc status`.
 
 Every project installs all of lockship's hooks, as a team adopting them would, so a harmless commit
-(README only) must pass whatever the pattern. Cases for bugs fixed on other branches are marked xfail
-(strict) with the safe outcome they must reach.
+(README only) must pass whatever the pattern.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from tests.hooks.conftest import use_hooks
 
 HOOKS = ["check-lock", "check-data", "check-params", "guard-data", "check-remote"]
 WRITE = "import pathlib, sys\nfor name in sys.argv[1:]:\n    pathlib.Path(name).parent.mkdir(parents=True, exist_ok=True)\n    pathlib.Path(name).write_text('made\\n')\n"  # noqa: E501
-OTHER_BRANCH = "issue 9 item {}, branch {}"
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -113,7 +111,6 @@ def test_item_1_a_templated_out_is_resolved_not_a_glob(tmp_path: Path, hooks_rep
 # --- item 2: a directory dep that holds another stage's output, in a clone without data --------------
 
 
-@pytest.mark.xfail(strict=True, reason=OTHER_BRANCH.format(2, "checklock"))
 def test_item_2_a_stale_lock_is_caught_in_a_clone_without_data(tmp_path: Path, hooks_repo: tuple[Path, str]) -> None:
     repo = project(
         tmp_path / "repo",
@@ -237,7 +234,6 @@ def test_item_4_a_regenerated_cache_false_csv_commits_without_a_schema(
 # --- item 5: lock entries of stages that left dvc.yaml ------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=OTHER_BRANCH.format(5, "checklock"))
 def test_item_5_leftover_lock_entries_do_not_block(tmp_path: Path, hooks_repo: tuple[Path, str]) -> None:
     one = "  {0}:\n    cmd: python write.py {0}.txt\n    outs: [{0}.txt]\n"
     two = "stages:\n" + one.format("a") + one.format("b")
@@ -253,7 +249,6 @@ def test_item_5_leftover_lock_entries_do_not_block(tmp_path: Path, hooks_repo: t
 # --- item 6: one dvc.yaml without its dvc.lock --------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=OTHER_BRANCH.format(6, "checklock"))
 def test_item_6_a_pipeline_without_a_lock_does_not_hide_the_others(
     tmp_path: Path, hooks_repo: tuple[Path, str]
 ) -> None:
@@ -346,7 +341,6 @@ def test_item_7_check_remote_tells_an_unreachable_remote_from_missing_data(
 # --- item 8: a DVC 1 lock file -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=OTHER_BRANCH.format(8, "checklock"))
 def test_item_8_a_dvc_1_lock_is_named_with_its_upgrade(tmp_path: Path, hooks_repo: tuple[Path, str]) -> None:
     repo = project(
         tmp_path / "repo",
@@ -368,7 +362,6 @@ def test_item_8_a_dvc_1_lock_is_named_with_its_upgrade(tmp_path: Path, hooks_rep
 # --- item 9: check-lock's messages ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=OTHER_BRANCH.format(9, "checklock"))
 def test_item_9_check_lock_names_hashes_and_paths_plainly(tmp_path: Path, hooks_repo: tuple[Path, str]) -> None:
     # Two contents whose md5s share their first 8 hex digits (4ddbbd68).
     repo = project(
