@@ -14,11 +14,13 @@ from lockship.core.model.directory import ModelDir
 from lockship.core.model.signing import Provenance, load_public_key, read_verified_model_dir
 from lockship.serving.config import ENV_PUBLIC_KEY, ServeConfig
 from lockship.serving.derived import check_derived
+from lockship.serving.derivedtrees import check_derived_trees
 from lockship.serving.inputlog import InputLog
 from lockship.serving.inputs import Decoder, Inputs
 from lockship.serving.linear import read_linear
 from lockship.serving.predictor import Prediction, Predictor, pipeline_predictor, smoke_test
 from lockship.serving.telemetry import Telemetry
+from lockship.serving.trees import read_trees
 
 log = logging.getLogger("lockship.serve")
 
@@ -56,9 +58,9 @@ class Service:
 
 
 def load_predictor(model_dir: ModelDir) -> Predictor:
-    """The linear fast path when packaging wrote one and it is model.skops' own parameters, else the pipeline.
+    """A fast path (linear.json, trees.json) when packaging wrote one and it is model.skops' own, else the pipeline.
 
-    Neither path imports scikit-learn for a linear model: its parameters are read from model.skops directly.
+    Neither fast path imports scikit-learn: the parameters are read back from model.skops directly.
     """
     names = [feature.name for feature in model_dir.features]
     if model_dir.linear_path is not None:
@@ -67,6 +69,12 @@ def load_predictor(model_dir: ModelDir) -> Predictor:
             raise LockshipError(f"{model_dir.linear_path}: classes {list(fast.classes)} differ from the metadata's")
         check_derived(fast, linear_path=model_dir.linear_path, model_path=model_dir.model_path, features=names)
         return Predictor(model_dir.classes, names, fast=fast)
+    if model_dir.trees_path is not None:
+        trees = read_trees(model_dir.trees_path, features=len(names))
+        if list(trees.classes) != list(model_dir.classes):
+            raise LockshipError(f"{model_dir.trees_path}: classes {list(trees.classes)} differ from the metadata's")
+        check_derived_trees(trees, trees_path=model_dir.trees_path, model_path=model_dir.model_path, features=names)
+        return Predictor(model_dir.classes, names, fast=trees)
     try:
         from lockship.modelfile import load_model
 
@@ -74,7 +82,7 @@ def load_predictor(model_dir: ModelDir) -> Predictor:
     except ModuleNotFoundError as error:
         raise LockshipError(
             f"{model_dir.model_path}: serving this model through its pipeline needs the module '{error.name}', "
-            "which is not installed here (an image packaged for a linear model leaves scikit-learn out)"
+            "which is not installed here (an image packaged for a model with a fast path leaves scikit-learn out)"
         ) from error
     return pipeline_predictor(model, names, model_dir.classes, where=str(model_dir.model_path))
 
