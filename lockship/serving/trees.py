@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from lockship.core.data.schema import Scalar
 from lockship.core.errors import LockshipError
@@ -76,10 +77,9 @@ class TreeEnsemble:
         if missing.any():
             x = np.where(missing, prep.fill, x)
         # scikit-learn's trees compare float32 inputs with float64 thresholds.
-        x = ((x - prep.mean) / prep.scale).astype(np.float32).astype(np.float64)
-        leaves = self._walk(x)
+        leaves = self._walk(((x - prep.mean) / prep.scale).astype(np.float32))
         if self.kind == FOREST:
-            probabilities = self._walk.sums(leaves).T / len(self.sizes)
+            probabilities = self._walk.sums(leaves) / len(self.sizes)
             return probabilities.argmax(axis=1).astype(np.intp), probabilities
         # Round by round from the initial score, as scikit-learn's predict_stages adds them.
         rounds = leaves.reshape(-1, self.outputs, len(matrix))
@@ -124,9 +124,11 @@ class _Walk:
 
     A leaf points at itself with an infinite threshold, so rows that reach a leaf early stay there
     while the deepest tree is walked to its end. Node numbers are kept doubled (`2 * node`, then
-    `+ 1` to go right) so that a step is one comparison and one lookup of the child; int32 and
-    reused buffers halve the memory a step touches. Rows are walked in blocks of `BLOCK`, whose
-    trees-by-rows arrays stay in the CPU cache.
+    `+ 1` to go right) so that a step is one comparison and one lookup of the child. The inputs are
+    float32, as scikit-learn's trees take them, and so are the thresholds: each is the largest
+    float32 not above the float64 threshold, for which `x > t32` holds exactly when `x > t` does.
+    int32 numbers and reused buffers halve the memory a step touches; rows are walked in blocks of
+    `BLOCK`, whose trees-by-rows arrays stay in the CPU cache.
     """
 
     BLOCK = 64
@@ -139,36 +141,38 @@ class _Walk:
         left = np.where(leaf, own, model.left + offsets[tree_of])
         right = np.where(leaf, own, model.right + offsets[tree_of])
         self.depth = _depth(left, right, offsets)
-        index = np.int32 if max(2 * len(own) + 2, len(model.prep.positions) * self.BLOCK) < 2**31 else np.intp
+        index = np.int32 if max(2 * len(own) + 2, self.BLOCK * len(model.prep.positions)) < 2**31 else np.intp
         self.children = (2 * np.stack([left, right], axis=1).reshape(-1)).astype(index)
         self.feature = np.repeat(np.where(leaf, 0, model.feature), 2).astype(index)
-        self.threshold = np.repeat(np.where(leaf, np.inf, model.threshold), 2)
+        threshold = np.where(leaf, np.inf, model.threshold)
+        below = threshold.astype(np.float32)
+        below = np.where(below.astype(np.float64) > threshold, np.nextafter(below, np.float32(-np.inf)), below)
+        self.threshold = np.repeat(below, 2)
         self.roots = (2 * offsets).astype(index)
         if model.kind == FOREST:
-            self.leaf_value = np.ascontiguousarray(model.value.T)  # one row per class
+            self.leaf_value = np.ascontiguousarray(model.value)  # one row per node, one column per class
             self.init = np.zeros(0)
         else:
             self.leaf_value = model.learning_rate * model.value.T
             self.init = _initial_scores(model.prior, model.outputs)
 
-    def __call__(self, x: Matrix) -> Indices:
-        """The leaf every tree (first axis) sends every row (second axis) to."""
-        trees, rows = len(self.roots), len(x)
+    def __call__(self, x: npt.NDArray[np.float32]) -> Indices:
+        """The leaf every tree (first axis) sends every row (second axis, float32 columns) to."""
+        (trees, rows), columns = (len(self.roots), len(x)), x.shape[1]
+        x = np.ascontiguousarray(x)
         leaves = np.empty((trees, rows), dtype=self.roots.dtype)
         for start in range(0, rows, self.BLOCK):
-            block = x[start : start + self.BLOCK]
-            count = len(block)
-            columns = np.ascontiguousarray(block.T).reshape(-1)  # feature f of row r at f * count + r
-            offset = np.arange(count, dtype=self.roots.dtype)
+            count = min(self.BLOCK, rows - start)
+            flat = x[start : start + count].reshape(-1)
+            offset = np.arange(0, count * columns, columns, dtype=self.roots.dtype)
             node = np.repeat(self.roots[:, np.newaxis], count, axis=1)
             where = np.empty_like(node)
-            values, thresholds = np.empty(node.shape), np.empty(node.shape)
+            values, thresholds = np.empty(node.shape, dtype=np.float32), np.empty(node.shape, dtype=np.float32)
             right = np.empty(node.shape, dtype=bool)
             for _ in range(self.depth):
                 np.take(self.feature, node, out=where)
-                where *= count
                 where += offset
-                np.take(columns, where, out=values)
+                np.take(flat, where, out=values)
                 np.take(self.threshold, node, out=thresholds)
                 np.greater(values, thresholds, out=right)
                 node += right
@@ -178,8 +182,8 @@ class _Walk:
         return leaves
 
     def sums(self, leaves: Indices) -> Matrix:
-        """Every output's leaf values summed over the trees in the model's order, one row per output."""
-        return np.stack([_in_order(column.take(leaves)) for column in self.leaf_value])
+        """The forest's leaf values summed over its trees in its order: one row per input row, one column per class."""
+        return _in_order(self.leaf_value.take(leaves, axis=0))
 
 
 def _in_order(terms: Matrix) -> Matrix:
@@ -188,7 +192,8 @@ def _in_order(terms: Matrix) -> Matrix:
     A reduction would sum a single row pairwise, so a row's answer would change with its batch;
     accumulate always adds in order.
     """
-    total: Matrix = np.add.accumulate(terms, axis=0)[-1]
+    np.add.accumulate(terms, axis=0, out=terms)
+    total: Matrix = terms[-1]
     return total
 
 

@@ -43,6 +43,8 @@ def test_readiness_and_metrics_answer_while_a_slow_model_predicts(trained: Train
         assert [status for status, _ in answers] == [200] * SLOW_REQUESTS
         fastest_batch = min(seconds for _, seconds in answers)
         assert len(probes) >= 10, f"only {len(probes)} probes answered while {SLOW_REQUESTS} batches ran"
-        assert max(probes) < fastest_batch / 2, f"slowest probe {max(probes):.3f} s, fastest batch {fastest_batch:.3f} s"
+        assert max(probes) < fastest_batch / 2, (
+            f"slowest probe {max(probes):.3f} s, fastest batch {fastest_batch:.3f} s"
+        )
     finally:
         server.stop()

@@ -1,4 +1,4 @@
-"""Start-up: the linear and tree fast paths start without scikit-learn; any other model is served through its pipeline."""
+"""Start-up: the fast paths (linear, trees) start without scikit-learn; any other model is served by its pipeline."""
 
 from __future__ import annotations
 

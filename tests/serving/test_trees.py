@@ -1,4 +1,4 @@
-"""The tree fast path: forests and boosting walked with numpy, equal to the pipeline, stored as JSON read back exactly."""
+"""The tree fast path: forests and boosting walked with numpy, equal to the pipeline, stored as JSON read exactly."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def test_a_trees_json_other_than_the_models_is_refused_at_start(forest_dir: Path
     package = json.loads((copy / "package.json").read_text())
     package["trees_sha256"] = "0" * 64
     (copy / "package.json").write_text(json.dumps(package))
-    with pytest.raises(LockshipError, match="trees.json: sha256 .* does not match"):
+    with pytest.raises(LockshipError, match=r"trees.json: sha256 .* does not match"):
         read_model_dir(copy)
     rehash(copy, TREES_FILE)
     with pytest.raises(LockshipError, match=r"trees.json: threshold differ from the trees stored in .*model.skops"):
