@@ -26,6 +26,7 @@ from lockship.serving.derived import check_derived
 from lockship.serving.derivedtrees import check_derived_trees
 from lockship.serving.linear import LinearModel, extract, numeric_inputs
 from lockship.serving.predictor import FastPath, check_rows, pipeline_predictor, verified_fast_path
+from lockship.serving.trees import MAX_TREES_BYTES
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -77,6 +78,9 @@ def assemble_model_dir(
                 check_derived_trees(fast, trees_path=TREES_FILE, model_path=model_path, features=names)
         except LockshipError:
             fast = None
+    trees = None if fast is None or isinstance(fast, LinearModel) else fast.to_text()
+    if trees is not None and len(trees.encode()) > MAX_TREES_BYTES:
+        fast = trees = None  # more than the server reads: it is served through its pipeline
     packaged = write_model_dir(
         target_dir,
         model_path=model_path,
@@ -89,7 +93,7 @@ def assemble_model_dir(
         example=example,
         example_probabilities=probabilities.probabilities[0].tolist(),
         linear=fast.to_json() if isinstance(fast, LinearModel) else None,
-        trees=None if fast is None or isinstance(fast, LinearModel) else fast.to_text(),
+        trees=trees,
     )
     if signing_key is not None:
         sign_model_dir(target_dir, signing_key)
