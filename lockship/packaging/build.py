@@ -180,7 +180,12 @@ def package(
     stamp = MTIME if timestamp is None else timestamp
     revision = _git(root, "rev-parse", "HEAD")  # for build.json only
     base = resolve_base(settings.base, locked_base, where=str(base_lock), cache=cache)
-    metrics = {str(key): float(value) for key, value in _read_json(files.metrics).items()}
+    # The image carries the top-level figures; per-class ones (a mapping) and labels (text) stay in metrics.json.
+    metrics = {
+        str(key): float(value)
+        for key, value in _read_json(files.metrics).items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
         context = Path(scratch)
         packaged = assemble_model_dir(
