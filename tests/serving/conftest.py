@@ -72,7 +72,8 @@ def build_model_dir(work: Path, target: Path, *, params: Path | None = None) -> 
         profile_path=work / "profile.json",
         lock_hash=LOCK_HASH,
         params={"train": {"estimator": "logistic_regression", "seed": 42}},
-        metrics=json.loads((work / "metrics.json").read_text()),
+        # As the package stage does: the top-level figures, not the per-class mapping or the labels.
+        metrics={k: v for k, v in json.loads((work / "metrics.json").read_text()).items() if type(v) in (int, float)},
         example={str(name): float(value) for name, value in first.items()},
     )
     return target
