@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +104,16 @@ def _git(root: Path, *args: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """What a model directory and the image carry: the top-level figures. Per-class ones (a mapping) and
+    labels (text) stay in metrics.json."""
+    return {
+        str(key): float(value)
+        for key, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(read_text(path))
@@ -180,12 +191,7 @@ def package(
     stamp = MTIME if timestamp is None else timestamp
     revision = _git(root, "rev-parse", "HEAD")  # for build.json only
     base = resolve_base(settings.base, locked_base, where=str(base_lock), cache=cache)
-    # The image carries the top-level figures; per-class ones (a mapping) and labels (text) stay in metrics.json.
-    metrics = {
-        str(key): float(value)
-        for key, value in _read_json(files.metrics).items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
-    }
+    metrics = headline_metrics(_read_json(files.metrics))
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
         context = Path(scratch)
         packaged = assemble_model_dir(
