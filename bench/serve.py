@@ -1,6 +1,11 @@
 """Speed of `lockship serve` beside a bare FastAPI app and raw `predict_proba`, all measured in this run.
 
-    python bench/serve.py [--seconds 3] [--runs 3] [--workers N]
+    python bench/serve.py [--seconds 3] [--runs 3] [--workers N] [--models linear,random_forest,gradient_boosting]
+
+The linear model (params.yaml's default) is compared with a bare app that runs no model: the
+framework's own cost. The random forest and gradient boosting of params.yaml's `train` sections are
+compared with a bare app that serves the same scikit-learn pipeline (`predict_proba` on a DataFrame
+of the records, in a plain `def` route as FastAPI advises for blocking work), one worker each.
 
 Needs `wrk` (Debian: `apt-get install wrk`) as the single load client; everything runs on 127.0.0.1.
 The bare app is FastAPI + uvicorn with the same server options, a pydantic body of records and no
@@ -57,18 +62,51 @@ def create() -> FastAPI:
     return app
 """
 
+BARE_PIPELINE_APP = """
+import os
 
-def build_model_dir(work: Path) -> tuple[Path, list[dict[str, float]]]:
-    """Run the real prepare, train and evaluate stages and package their outputs."""
+import pandas as pd
+import skops.io
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+class Body(BaseModel):
+    records: list[dict[str, float]]
+
+def create() -> FastAPI:
+    path = os.environ["BENCH_MODEL"]
+    model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    app = FastAPI()
+
+    @app.post("/predict")
+    def predict(body: Body) -> dict[str, list[list[float]]]:
+        return {"probabilities": model.predict_proba(pd.DataFrame(body.records)).tolist()}
+
+    @app.get("/v2/health/ready")
+    async def ready() -> dict[str, bool]:
+        return {"ready": True}
+
+    return app
+"""
+TREE_MODELS = ("random_forest", "gradient_boosting")
+
+
+def build_model_dir(work: Path, estimator: str = "linear") -> tuple[Path, list[dict[str, float]]]:
+    """Run the real prepare, train and evaluate stages (params.yaml, with `estimator` unless linear) and package."""
     from lockship.core.numerics import pin_from_params
 
     pin_from_params(REPO / "params.yaml")  # the stages' numerics, before pandas loads numpy
     import pandas as pd
+    import yaml
 
     from lockship.packaging.assemble import assemble_model_dir
     from lockship.stages import evaluate, prepare, train
 
-    shutil.copy(REPO / "params.yaml", work / "params.yaml")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    if estimator != "linear":
+        params["train"]["estimator"] = estimator
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     shutil.copy(REPO / "schema.yaml", work / "schema.yaml")
     f = {name: str(work / name) for name in ("params.yaml", "train.csv", "test.csv", "model.skops", "metadata.json")}
     assert prepare.main(["--params", f["params.yaml"], "--train", f["train.csv"], "--test", f["test.csv"]]) == 0
@@ -141,6 +179,7 @@ def ready(port: int) -> bool:
 class Kind:
     name: str
     command: Callable[[int, int], list[str]]
+    env: dict[str, str] | None = None
 
 
 def kinds(model_dir: Path, work: Path) -> list[Kind]:
@@ -157,6 +196,19 @@ def kinds(model_dir: Path, work: Path) -> list[Kind]:
                 "--log-level", "warning"]  # fmt: skip
 
     return [Kind("bare FastAPI", bare), Kind("lockship serve", ours)]
+
+
+def pipeline_kinds(model_dir: Path, work: Path) -> list[Kind]:
+    """The bare app serving model_dir's pipeline itself, and lockship serving model_dir."""
+    (work / "bare_pipeline_app.py").write_text(BARE_PIPELINE_APP)
+    server = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+
+    def bare(port: int, workers: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "bare_pipeline_app:create", "--factory", "--app-dir", str(work),
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *server]  # fmt: skip
+
+    ours = kinds(model_dir, work)[1]
+    return [Kind("bare FastAPI + pipeline", bare, {"BENCH_MODEL": str(model_dir / "model.skops")}), ours]
 
 
 def pinned(cores: set[int] | None) -> Callable[[], None] | None:
@@ -178,7 +230,11 @@ def running(kind: Kind, workers: int, cores: set[int] | None = None) -> Iterator
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         process = subprocess.Popen(
-            kind.command(port, workers), stdout=output, stderr=subprocess.STDOUT, preexec_fn=pinned(cores)
+            kind.command(port, workers),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=pinned(cores),
+            env={**os.environ, **(kind.env or {})},
         )
         try:
             while not ready(port):
@@ -213,13 +269,21 @@ def _seconds(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(port: int, body: Path, connections: int, seconds: int, cores: set[int] | None = None, pid: int = 0) -> Load:
+def wrk(
+    port: int,
+    body: Path,
+    connections: int,
+    seconds: int,
+    cores: set[int] | None = None,
+    pid: int = 0,
+    path: str = "/predict",
+) -> Load:
     script = body.with_suffix(".lua")
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         f'wrk.body = io.open("{body}"):read("*a")\n'
     )
-    url = f"http://127.0.0.1:{port}/predict"
+    url = f"http://127.0.0.1:{port}{path}"
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(script), url]
     run: dict[str, Any] = {"capture_output": True, "text": True, "check": True, "preexec_fn": pinned(cores)}
     subprocess.run([*base[:3], "-d1s", *base[3:]], **run)  # warm-up
@@ -304,27 +368,85 @@ def report(raw: dict[str, float], results: dict[str, dict[str, Any]], workers: i
     say(f"failed requests (non-2xx or socket errors) in all runs: {errors}")
 
 
+def measure_pipeline(kind: Kind, single: Path, batch: Path, seconds: int, runs: int) -> dict[str, Any]:
+    """One worker, pinned: 1 row at concurrency 1 and 32, a 1,000-row batch at concurrency 1; cold starts."""
+    results: dict[str, Any] = {}
+    with running(kind, 1, SERVER_CORE) as (port, _, _, _):
+        results["c1"] = repeated(port, single, 1, seconds, runs, CLIENT_CORE)
+        results["c32"] = repeated(port, single, 32, seconds, runs, CLIENT_CORE)
+        results["batch"] = repeated(port, batch, 1, seconds, runs, CLIENT_CORE)
+        # Issue 14's v2 1,000-row batch belongs here: wrk(port, v2_batch, 1, seconds, CLIENT_CORE,
+        # path="/v2/models/model/infer") with the same rows as one [1000, F] tensor.
+    starts = []
+    for _ in range(COLD_STARTS):
+        with running(kind, 1) as (_, elapsed, _, _):
+            starts.append(elapsed)
+    results["cold"] = statistics.median(starts)
+    return results
+
+
+def report_pipeline(estimator: str, raw: dict[str, float], results: dict[str, dict[str, Any]]) -> None:
+    bare, ours = results["bare FastAPI + pipeline"], results["lockship serve"]
+    say(f"\n{estimator} (params.yaml train.{estimator}): 1 worker each, pinned; the bare app runs the pipeline")
+    for name, seconds in raw.items():
+        say(f"  {name:<52} {seconds * 1e3:8.3f} ms")
+    rows: list[tuple[str, Callable[[dict[str, Any]], float], str, str]] = [
+        ("throughput, 1 row, concurrency 1", lambda r: r["c1"].rate, "req/s", ">= 2x bare"),
+        ("p50 latency, 1 row, concurrency 1", lambda r: r["c1"].p50 * 1e3, "ms", ""),
+        ("p99 latency, 1 row, concurrency 1", lambda r: r["c1"].p99 * 1e3, "ms", ""),
+        ("p99 latency, 1 row, concurrency 32", lambda r: r["c32"].p99 * 1e3, "ms", ""),
+        ("worst latency, 1 row, concurrency 32", lambda r: r["c32"].max * 1e3, "ms", "< 100 ms"),
+        ("throughput, 1 row, concurrency 32", lambda r: r["c32"].rate, "req/s", ""),
+        ("p50 latency, 1000-row batch", lambda r: r["batch"].p50 * 1e3, "ms", "<= 0.5x bare"),
+        ("cold start to ready (median of 3)", lambda r: r["cold"] * 1e3, "ms", ""),
+    ]
+    say(f"  {'':<46} {'lockship':>10} {'bare':>10} {'ratio':>7}")
+    for label, value, unit, target in rows:
+        mine, base = value(ours), value(bare)
+        say(f"  {label:<46} {mine:>10.2f} {base:>10.2f} {mine / base:>7.2f}  {unit:<6} {target}")
+    errors = sum(load.errors for r in results.values() for load in r.values() if isinstance(load, Load))
+    say(f"  failed requests (non-2xx or socket errors) in all runs: {errors}")
+
+
+def pipeline_times(model_dir: Path, records: list[dict[str, float]]) -> dict[str, float]:
+    """The in-process figures of a model served through a fast path or its pipeline."""
+    times = raw_model_times(model_dir, records)
+    del times["decode and check a 1000-row JSON body"]
+    return times
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=3, help="length of each load run (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=5, help="load runs per figure, medians reported (%(default)s)")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="workers for 8/32")
+    parser.add_argument("--models", default="linear," + ",".join(TREE_MODELS), help="comma-separated (%(default)s)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.stderr.write("bench/serve.py needs wrk: apt-get install wrk\n")
         return 2
     with tempfile.TemporaryDirectory(prefix="lockship-bench-") as temporary:
-        work = Path(temporary)
-        model_dir, records = build_model_dir(work)
-        raw = raw_model_times(model_dir, records)
-        single, batch = work / "single.json", work / "batch.json"
-        single.write_text(json.dumps({"records": records[:1]}))
-        batch.write_text(json.dumps({"records": (records * (BATCH_ROWS // len(records) + 1))[:BATCH_ROWS]}))
-        results = {
-            kind.name: measure(kind, args.workers, single, batch, args.seconds, args.runs)
-            for kind in kinds(model_dir, work)
-        }
-        report(raw, results, args.workers)
+        for estimator in args.models.split(","):
+            work = Path(temporary) / estimator
+            model_dir, records = build_model_dir(work, estimator)
+            single, batch = work / "single.json", work / "batch.json"
+            single.write_text(json.dumps({"records": records[:1]}))
+            batch.write_text(json.dumps({"records": (records * (BATCH_ROWS // len(records) + 1))[:BATCH_ROWS]}))
+            if estimator == "linear":
+                raw = raw_model_times(model_dir, records)
+                results = {
+                    kind.name: measure(kind, args.workers, single, batch, args.seconds, args.runs)
+                    for kind in kinds(model_dir, work)
+                }
+                report(raw, results, args.workers)
+            else:
+                raw = pipeline_times(model_dir, records)
+                results = {
+                    kind.name: measure_pipeline(kind, single, batch, args.seconds, args.runs)
+                    for kind in pipeline_kinds(model_dir, work)
+                }
+                report_pipeline(estimator, raw, results)
+            sys.stdout.flush()
     return 0
 
 

@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Hashes and signature, before any worker is started.
         model_dir, _ = read_verified_model_dir(config.model_dir, key)
-        if model_dir.linear_path is None:  # a zip bomb or a broken archive: refused once, not once a worker
+        if not model_dir.derived_files:  # a zip bomb or a broken archive: refused once, not once a worker
             read_model_file(model_dir.model_path)
     except LockshipError as error:
         raise LockshipError(*error.problems, "lockship serve: refusing to start") from error

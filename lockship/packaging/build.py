@@ -206,8 +206,9 @@ def package(
             example=example_row(files.example, files.metadata),
             signing_key=signing_key,
         )
-        # A model with a verified linear fast path is served without scikit-learn: leave it out of the image.
-        runtime = settings.runtime + (() if packaged.linear_sha256 else settings.pipeline_runtime)
+        # A model with a verified fast path (linear or trees) is served without scikit-learn: leave it out of the image.
+        fast = packaged.linear_sha256 or packaged.trees_sha256
+        runtime = settings.runtime + (() if fast else settings.pipeline_runtime)
         requirements, _ = runtime_lock(root / "requirements.lock", runtime)
         site, site_tar = site_layer(requirements, cache=cache)
         bytecode = bytecode_layer(site, root, context / "model", cache=cache)

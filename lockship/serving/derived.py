@@ -35,39 +35,39 @@ SCALER = ("sklearn.preprocessing._data", "StandardScaler")
 LOGISTIC = ("sklearn.linear_model._logistic", "LogisticRegression")
 
 
-class _NotLinear(Exception):
-    """model.skops does not hold the pipeline linear.json describes (its reason is the message)."""
+class NotDerivable(Exception):
+    """model.skops does not hold the pipeline a fast-path file describes (its reason is the message)."""
 
 
-class _Reader:
+class Reader:
     def __init__(self, archive: zipfile.ZipFile) -> None:
         self.archive = archive
 
     def member(self, name: str) -> bytes:
         info = self.archive.getinfo(name)
         if info.file_size > MAX_MEMBER_BYTES:
-            raise _NotLinear(f"member {name} inflates to {info.file_size} bytes")
+            raise NotDerivable(f"member {name} inflates to {info.file_size} bytes")
         return self.archive.read(info)
 
     def attributes(self, node: Any, kind: tuple[str, str]) -> dict[str, Any]:
         """The attribute nodes of an object node of exactly `kind` (module, class)."""
         if not isinstance(node, dict) or (node.get("__module__"), node.get("__class__")) != kind:
             found = (node.get("__module__"), node.get("__class__")) if isinstance(node, dict) else type(node).__name__
-            raise _NotLinear(f"expected {'.'.join(kind)}, found {found}")
+            raise NotDerivable(f"expected {'.'.join(kind)}, found {found}")
         content = node.get("content", {})
         attributes = content.get("content") if isinstance(content, dict) else None
         if not isinstance(attributes, dict):
-            raise _NotLinear(f"{'.'.join(kind)} without attributes")
+            raise NotDerivable(f"{'.'.join(kind)} without attributes")
         return attributes
 
     @staticmethod
     def items(node: Any) -> list[Any]:
         """The items of a list or tuple node."""
         if not isinstance(node, dict) or node.get("__loader__") not in ("ListNode", "TupleNode"):
-            raise _NotLinear("expected a list or tuple")
+            raise NotDerivable("expected a list or tuple")
         content = node.get("content")
         if not isinstance(content, list):
-            raise _NotLinear("expected a list or tuple")
+            raise NotDerivable("expected a list or tuple")
         return content
 
     @staticmethod
@@ -75,7 +75,7 @@ class _Reader:
         """A JSON scalar node's value (skops writes NaN for a float NaN)."""
         text = node.get("content") if isinstance(node, dict) and node.get("__loader__") == "JsonNode" else None
         if not isinstance(text, str):
-            raise _NotLinear("expected a plain value")
+            raise NotDerivable("expected a plain value")
         return json.loads(text)
 
     def array(self, attributes: dict[str, Any], name: str) -> np.ndarray[Any, Any] | None:
@@ -84,37 +84,39 @@ class _Reader:
         if isinstance(node, dict) and node.get("__loader__") == "JsonNode" and node.get("content") == "null":
             return None
         if not isinstance(node, dict) or node.get("__loader__") != "NdArrayNode":
-            raise _NotLinear(f"{name} is not a stored numpy array")
+            raise NotDerivable(f"{name} is not a stored numpy array")
         if node.get("type") == "json":  # how skops stores an object array, such as string classes
             items = node.get("content")
             if not isinstance(items, list):
-                raise _NotLinear(f"{name} is not a stored numpy array")
+                raise NotDerivable(f"{name} is not a stored numpy array")
             return np.asarray([self.value(item) for item in items])
         if node.get("type") != "numpy":
-            raise _NotLinear(f"{name} is not a stored numpy array")
+            raise NotDerivable(f"{name} is not a stored numpy array")
         return np.asarray(np.load(io.BytesIO(self.member(str(node.get("file")))), allow_pickle=False))
 
 
-def _float(array: np.ndarray[Any, Any] | None, name: str) -> np.ndarray[Any, Any]:
+def float_array(array: np.ndarray[Any, Any] | None, name: str) -> np.ndarray[Any, Any]:
     if array is None or array.dtype.kind not in "fi":
-        raise _NotLinear(f"{name} is not numeric")
+        raise NotDerivable(f"{name} is not numeric")
     return array.astype(np.float64)
 
 
-def _columns(reader: _Reader, node: Any) -> list[str]:
+def _columns(reader: Reader, node: Any) -> list[str]:
     columns = [reader.value(item) for item in reader.items(node)]
     if not all(isinstance(column, str) for column in columns):
-        raise _NotLinear("columns are not selected by name")
+        raise NotDerivable("columns are not selected by name")
     return columns
 
 
-def _linear(reader: _Reader, schema: Any, features: Sequence[str]) -> LinearModel:
-    """The same reading of the fitted pipeline as `lockship.serving.linear.extract`, from skops' description."""
-    steps = reader.items(reader.attributes(schema, PIPELINE).get("steps"))
-    if len(steps) != 2:
-        raise _NotLinear(f"a pipeline of {len(steps)} steps")
-    prep = reader.attributes(reader.items(steps[0])[1], COLUMN_TRANSFORMER)
-    estimator = reader.attributes(reader.items(steps[1])[1], LOGISTIC)
+def read_prep(
+    reader: Reader, schema: Any, features: Sequence[str], *, scaled: bool
+) -> tuple[list[int], list[np.ndarray[Any, Any]], list[np.ndarray[Any, Any]], list[np.ndarray[Any, Any]]]:
+    """A two-step pipeline's column transformer as positions, fills, means and scales; and its estimator's node.
+
+    `scaled` asks for impute-then-scale columns (a linear model); otherwise a column may be imputed only.
+    The same reading as `lockship.serving.linear.extract` and `lockship.packaging.treeexport.extract_prep`.
+    """
+    prep = reader.attributes(_steps(reader, schema)[0], COLUMN_TRANSFORMER)
     positions: list[int] = []
     fills, means, scales = [], [], []
     for entry in reader.items(prep.get("transformers_")):
@@ -123,34 +125,59 @@ def _linear(reader: _Reader, schema: Any, features: Sequence[str]) -> LinearMode
         if not columns or (transformer.get("__loader__") == "JsonNode" and reader.value(transformer) == "drop"):
             continue
         inner = [reader.items(step)[1] for step in reader.items(reader.attributes(transformer, PIPELINE).get("steps"))]
-        if len(inner) != 2:
-            raise _NotLinear("a column pipeline other than impute then scale")
-        imputer, scaler = reader.attributes(inner[0], IMPUTER), reader.attributes(inner[1], SCALER)
+        if len(inner) != 2 and (scaled or len(inner) != 1):
+            raise NotDerivable("a column pipeline other than impute then scale")
+        imputer = reader.attributes(inner[0], IMPUTER)
         missing = reader.value(imputer.get("missing_values"))
         if reader.value(imputer.get("add_indicator")) is not False or not (
             isinstance(missing, float) and math.isnan(missing)
         ):
-            raise _NotLinear("an imputer other than NaN without indicator")
+            raise NotDerivable("an imputer other than NaN without indicator")
         if any(column not in features for column in columns):
-            raise _NotLinear("a column that is not a feature")
+            raise NotDerivable("a column that is not a feature")
+        fill = float_array(reader.array(imputer, "statistics_"), "statistics_")
+        if not scaled and (len(fill) != len(columns) or not np.all(np.isfinite(fill))):
+            raise NotDerivable("an imputer that drops a column")
         positions += [list(features).index(column) for column in columns]
-        fills.append(_float(reader.array(imputer, "statistics_"), "statistics_"))
-        mean, scale = reader.array(scaler, "mean_"), reader.array(scaler, "scale_")
-        means.append(np.zeros(len(columns)) if mean is None else _float(mean, "mean_"))
-        scales.append(np.ones(len(columns)) if scale is None else _float(scale, "scale_"))
+        fills.append(fill)
+        scaler = reader.attributes(inner[1], SCALER) if len(inner) == 2 else {}
+        mean = reader.array(scaler, "mean_") if scaler else None
+        scale = reader.array(scaler, "scale_") if scaler else None
+        means.append(np.zeros(len(columns)) if mean is None else float_array(mean, "mean_"))
+        scales.append(np.ones(len(columns)) if scale is None else float_array(scale, "scale_"))
     if not positions:
-        raise _NotLinear("no scaled columns")
+        raise NotDerivable("no imputed columns")
+    return positions, fills, means, scales
+
+
+def _steps(reader: Reader, schema: Any) -> list[Any]:
+    """The nodes of a two-step pipeline's steps."""
+    steps = reader.items(reader.attributes(schema, PIPELINE).get("steps"))
+    if len(steps) != 2:
+        raise NotDerivable(f"a pipeline of {len(steps)} steps")
+    return [reader.items(step)[1] for step in steps]
+
+
+def estimator_node(reader: Reader, schema: Any) -> Any:
+    """The fitted estimator's node: the pipeline's second step."""
+    return _steps(reader, schema)[1]
+
+
+def _linear(reader: Reader, schema: Any, features: Sequence[str]) -> LinearModel:
+    """The same reading of the fitted pipeline as `lockship.serving.linear.extract`, from skops' description."""
+    estimator = reader.attributes(estimator_node(reader, schema), LOGISTIC)
+    positions, fills, means, scales = read_prep(reader, schema, features, scaled=True)
     classes = reader.array(estimator, "classes_")
     if classes is None or classes.dtype.kind not in "iubU":
-        raise _NotLinear("classes_ are not plain values")
+        raise NotDerivable("classes_ are not plain values")
     return LinearModel(
         classes=tuple(classes.tolist()),
         positions=np.asarray(positions, dtype=np.intp),
         fill=np.concatenate(fills),
         mean=np.concatenate(means),
         scale=np.concatenate(scales),
-        coef=_float(reader.array(estimator, "coef_"), "coef_").T.copy(),
-        intercept=_float(reader.array(estimator, "intercept_"), "intercept_"),
+        coef=float_array(reader.array(estimator, "coef_"), "coef_").T.copy(),
+        intercept=float_array(reader.array(estimator, "intercept_"), "intercept_"),
     )
 
 
@@ -159,9 +186,9 @@ def read_skops_linear(path: str | os.PathLike[str], features: Sequence[str]) -> 
     name = os.fspath(path)
     try:
         with zipfile.ZipFile(name) as archive:
-            reader = _Reader(archive)
+            reader = Reader(archive)
             return _linear(reader, json.loads(reader.member("schema.json")), features)
-    except _NotLinear as error:
+    except NotDerivable as error:
         raise LockshipError(f"{name}: holds no scaled logistic regression to read a fast path from: {error}") from error
     except (OSError, zipfile.BadZipFile, zlib.error, KeyError, ValueError, RecursionError, EOFError) as error:
         raise LockshipError(f"{name}: cannot read the model's parameters: {error}") from error

@@ -153,7 +153,7 @@ def read_linear(path: str | os.PathLike[str], *, features: int) -> LinearModel:
     if version is not None and version != LINEAR_FORMAT:
         fields.problem(("format",), f"unsupported format {version}, this lockship reads {LINEAR_FORMAT}")
     classes = fields.get(("classes",), list, "a list of classes")
-    positions = _array(fields, "positions", np.intp)
+    positions = array_field(fields, "positions", np.intp)
     if positions is not None and (len(set(positions.tolist())) != len(positions) or not positions.size):
         fields.problem(("positions",), "expected distinct feature indices")
         positions = None
@@ -162,17 +162,17 @@ def read_linear(path: str | os.PathLike[str], *, features: int) -> LinearModel:
         positions = None
     # Without valid positions the other lengths cannot be judged: report the positions alone.
     columns = None if positions is None else len(positions)
-    fill, mean, scale = (_array(fields, key, np.float64, (columns,)) for key in ("fill", "mean", "scale"))
+    fill, mean, scale = (array_field(fields, key, np.float64, (columns,)) for key in ("fill", "mean", "scale"))
     if scale is not None and not np.all(scale):
         fields.problem(("scale",), "a scale of 0")
     outputs = None if classes is None else (1 if len(classes) == 2 else len(classes))
-    coef = _array(fields, "coef", np.float64, (columns, outputs))
-    intercept = _array(fields, "intercept", np.float64, (outputs,))
+    coef = array_field(fields, "coef", np.float64, (columns, outputs))
+    intercept = array_field(fields, "intercept", np.float64, (outputs,))
     fields.check()
     return LinearModel(tuple(classes), positions, fill, mean, scale, coef, intercept)
 
 
-def _array(fields: Fields, key: str, dtype: type, shape: tuple[int | None, ...] | None = None) -> Any:
+def array_field(fields: Fields, key: str, dtype: type, shape: tuple[int | None, ...] | None = None) -> Any:
     """The list at `key` as a finite numpy array of `shape` (None: any length), or None and a problem."""
     value = fields.get((key,), list, "a list of numbers")
     if value is None:

@@ -1,4 +1,4 @@
-"""Predictions from the packaged model: the linear fast path when packaging verified one, else the pipeline.
+"""Predictions from the packaged model: a fast path (linear or trees) when packaging verified one, else the pipeline.
 
 The fast path is written at packaging only after it matched the real pipeline's `predict` and
 `predict_proba` on the example row and on rows spread across every feature's range. Every start
@@ -8,7 +8,7 @@ the pipeline predicted at packaging, so a server answers exactly as the packaged
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,10 @@ from lockship.core.data.schema import Scalar, Schema
 from lockship.core.errors import LockshipError
 from lockship.core.model.directory import ModelDir
 from lockship.serving.linear import LinearModel, Matrix, extract
+from lockship.serving.trees import TreeEnsemble
+
+FastPath = LinearModel | TreeEnsemble
+Extractor = Callable[[Any, Sequence[str]], FastPath | None]
 
 CHECK_ROWS = 256
 RTOL = 1e-9
@@ -36,20 +40,31 @@ class Prediction:
 class Predictor:
     """Predicts from a float matrix whose columns are the model's features in training order.
 
-    Exactly one of `model` (a fitted scikit-learn pipeline) and `fast` is given.
+    Exactly one of `model` (a fitted scikit-learn pipeline) and `fast` is given. `by_argmax`: the
+    pipeline's `predict` is the argmax of its `predict_proba` (a forest's is, by definition), so one call
+    of the model gives both.
     """
 
     def __init__(
-        self, classes: Sequence[Scalar], features: Sequence[str], *, model: Any = None, fast: LinearModel | None = None
+        self,
+        classes: Sequence[Scalar],
+        features: Sequence[str],
+        *,
+        model: Any = None,
+        fast: FastPath | None = None,
+        by_argmax: bool = False,
     ) -> None:
         self.classes = list(classes)
         self.features = list(features)
         self.model = model
         self.fast = fast
+        self.by_argmax = by_argmax
         self._positions = {c: i for i, c in enumerate(self.classes)}
 
     @property
     def path(self) -> str:
+        if isinstance(self.fast, TreeEnsemble):
+            return "tree fast path"
         return "linear fast path" if self.fast is not None else "scikit-learn pipeline"
 
     def predict(self, matrix: Matrix) -> Prediction:
@@ -63,9 +78,12 @@ class Predictor:
         """Any column types: through the pipeline, or (fast path) as the float matrix it must be."""
         if self.fast is not None:
             return self.predict(frame[self.features].to_numpy(dtype=np.float64))
+        probabilities = np.asarray(self.model.predict_proba(frame), dtype=np.float64)
+        if self.by_argmax:
+            return Prediction(probabilities.argmax(axis=1).astype(np.intp), probabilities)
         labels = self.model.predict(frame)
         indices = np.fromiter((self._positions[label] for label in labels), dtype=np.intp, count=len(labels))
-        return Prediction(indices, np.asarray(self.model.predict_proba(frame), dtype=np.float64))
+        return Prediction(indices, probabilities)
 
 
 def pipeline_predictor(model: Any, features: Sequence[str], classes: Sequence[Scalar], *, where: str) -> Predictor:
@@ -74,7 +92,23 @@ def pipeline_predictor(model: Any, features: Sequence[str], classes: Sequence[Sc
         raise LockshipError(f"{where}: the model's features differ from its metadata's")
     if [c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", ())] != list(classes):
         raise LockshipError(f"{where}: the model's classes differ from its metadata's")
-    return Predictor(classes, features, model=model)
+    return Predictor(classes, features, model=model, by_argmax=_predicts_by_argmax(model))
+
+
+def _predicts_by_argmax(model: Any) -> bool:
+    """Whether the pipeline's final estimator's `predict` is `classes_[argmax(predict_proba)]`, ties to the first.
+
+    True of scikit-learn's forests and single trees; not of a logistic regression or a boosting, whose
+    `predict` thresholds the decision function, which can differ from the rounded probabilities at a tie.
+    """
+    steps = getattr(model, "steps", None)
+    if not steps:
+        return False
+    from sklearn.ensemble._forest import ForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    estimator = steps[-1][1]
+    return isinstance(estimator, ForestClassifier | DecisionTreeClassifier) and getattr(estimator, "n_outputs_", 1) == 1
 
 
 def check_rows(
@@ -94,17 +128,27 @@ def check_rows(
     return np.concatenate([np.asarray([[float(example[name]) for name in features]]), spread])
 
 
-def verified_fast_path(pipeline: Predictor, rows: Matrix) -> LinearModel | None:
-    """The pipeline's linear fast path if it reproduces the pipeline on `rows`, else None (serve the pipeline)."""
-    fast = extract(pipeline.model, pipeline.features)
-    if fast is None:
-        return None
-    expected = pipeline.predict(rows)
-    indices, probabilities = fast(rows)
-    same = np.array_equal(indices, expected.indices) and np.allclose(
-        probabilities, expected.probabilities, rtol=RTOL, atol=ATOL
-    )
-    return fast if same else None
+def verified_fast_path(
+    pipeline: Predictor, rows: Matrix, extractors: Iterable[Extractor] = (extract,)
+) -> FastPath | None:
+    """The first fast path an extractor reads from the pipeline that reproduces it on `rows`; None: serve the pipeline.
+
+    The pipeline is called through `predict` and `predict_proba` separately here, whatever `by_argmax`
+    says: the fast path must give both answers of the model itself.
+    """
+    expected: Prediction | None = None
+    for extractor in extractors:
+        fast = extractor(pipeline.model, pipeline.features)
+        if fast is None:
+            continue
+        if expected is None:
+            expected = Predictor(pipeline.classes, pipeline.features, model=pipeline.model).predict(rows)
+        indices, probabilities = fast(rows)
+        if np.array_equal(indices, expected.indices) and np.allclose(
+            probabilities, expected.probabilities, rtol=RTOL, atol=ATOL
+        ):
+            return fast
+    return None
 
 
 def smoke_test(predictor: Predictor, model_dir: ModelDir) -> None:

@@ -48,7 +48,7 @@ class MetadataResponse(BaseModel):
     target: str
     classes: list[Label]
     features: list[FeatureInfo]
-    prediction_path: str = Field(description="'linear fast path' or 'scikit-learn pipeline'.")
+    prediction_path: str = Field(description="'linear fast path', 'tree fast path' or 'scikit-learn pipeline'.")
     provenance: str = Field(
         description="'verified' only when a configured public key verified the model directory's signature; "
         "else 'self-consistent (unsigned)' or 'self-consistent (signature not checked)'."

@@ -228,7 +228,7 @@ def test_the_linear_model_is_served_without_scikit_learn_in_the_image(built: Bui
     run(*command, "python3", "-c", script, cwd=built.project, env=built.env)
 
 
-def test_another_model_is_served_through_its_pipeline(built: Built, tmp_path: Path) -> None:
+def test_a_forest_is_served_on_its_tree_path_without_scikit_learn(built: Built, tmp_path: Path) -> None:
     import pandas as pd
 
     project = tmp_path / "forest"
@@ -249,15 +249,25 @@ def test_another_model_is_served_through_its_pipeline(built: Built, tmp_path: Pa
             assert status == 200, body
             np.testing.assert_allclose(json.loads(body)["probabilities"], model.predict_proba(frame), rtol=1e-9)
             path = json.loads(http(f"http://127.0.0.1:{port}/metadata")[1])["prediction_path"]
-            assert path == "scikit-learn pipeline"
+            assert path == "tree fast path"
+        script = (
+            "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('sklearn', 'scipy', 'pandas')))"
+        )
+        command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck", forest.ref]
+        run(*command, "python3", "-c", script, cwd=project, env=forest.env)
     finally:
         run("podman", "rmi", "-f", forest.ref, cwd=project, env=built.env, check=False)
-    # The linear model's image has no scikit-learn: given this model, it refuses in one line.
+    # Without its trees.json the forest is served through its pipeline, which an image without scikit-learn
+    # refuses in one line.
     model_dir = tmp_path / "forest-model"
     assemble_model_dir(model_dir, model_path=project / "models/model.skops",
                        metadata_path=project / "models/metadata.json", schema_path=project / "schema.yaml",
                        profile_path=project / "reports/profile.json", lock_hash="ab" * 32,
                        params={}, metrics={}, example=frame.iloc[0].to_dict())  # fmt: skip
+    (model_dir / "trees.json").unlink()
+    package = json.loads((model_dir / "package.json").read_text())
+    del package["trees_sha256"]
+    (model_dir / "package.json").write_text(json.dumps(package))
     command = ["podman", "run", "--rm", "--read-only", "--network", "none", "--no-healthcheck"]
     command += ["-v", f"{model_dir}:/opt/lockship/model:ro", built.ref]
     result = run(*command, cwd=project, env=built.env, check=False)

@@ -88,7 +88,7 @@ def rehash(model_dir: Path, name: str) -> None:
     """Record a changed file's new sha256 in package.json, as an attacker who rewrites package.json would."""
     package = json.loads((model_dir / "package.json").read_text())
     digest = hashlib.sha256((model_dir / name).read_bytes()).hexdigest()
-    keys = {"model.skops": "model_sha256", "linear.json": "linear_sha256"}
+    keys = {"model.skops": "model_sha256", "linear.json": "linear_sha256", "trees.json": "trees_sha256"}
     if name in keys:
         package[keys[name]] = digest
     else:
@@ -186,3 +186,51 @@ def mixed_server(mixed_work: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     assert started.process.poll() is None, started.output()
     yield started
     started.stop()
+
+
+def pipeline_model_dir(trained: Trained, target: Path, model: Any) -> Path:
+    """A model directory for `model`, a pipeline fitted on trained's data outside `train` (none of its estimators).
+
+    The stages' other outputs are trained's; metadata.json names the new model file's sha256.
+    """
+    from lockship.modelfile import model_bytes
+
+    work = target.parent / f"{target.name}-work"
+    work.mkdir()
+    content = model_bytes(model)
+    (work / "model.skops").write_bytes(content)
+    metadata = json.loads((trained.work / "metadata.json").read_text())
+    metadata["model"]["sha256"] = hashlib.sha256(content).hexdigest()
+    (work / "metadata.json").write_text(json.dumps(metadata))
+    first = trained.features.iloc[0]
+    assemble_model_dir(
+        target,
+        model_path=work / "model.skops",
+        metadata_path=work / "metadata.json",
+        schema_path=trained.work / "schema.yaml",
+        profile_path=trained.work / "profile.json",
+        lock_hash=LOCK_HASH,
+        params={},
+        metrics={},
+        example={str(name): float(value) for name, value in first.items()},
+    )
+    return target
+
+
+def quantile_forest(trained: Trained, trees: int) -> Any:
+    """impute, QuantileTransformer, random forest: a pipeline no fast path exports (the transformer is not one's)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import QuantileTransformer
+
+    train = pd.read_csv(trained.work / "train.csv")
+    features = train.drop(columns=["target"])
+    steps = make_pipeline(SimpleImputer(strategy="median"), QuantileTransformer(n_quantiles=50))
+    return Pipeline(
+        [
+            ("preprocess", ColumnTransformer([("numeric", steps, list(features.columns))])),
+            ("model", RandomForestClassifier(n_estimators=trees, random_state=0, n_jobs=1)),
+        ]
+    ).fit(features, train["target"])

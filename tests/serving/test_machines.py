@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.serving.conftest import Trained, build_model_dir, start_server
+from tests.serving.conftest import Trained, build_model_dir, pipeline_model_dir, quantile_forest, start_server
 from tests.test_machines import MACHINES, machine_env
 
 ROWS = 40
@@ -18,7 +18,7 @@ ROWS = 40
 
 @pytest.fixture(scope="module")
 def forest(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """A model served through its scikit-learn pipeline, where the linear one has the numpy fast path."""
+    """A random forest, served on the tree fast path."""
     work = tmp_path_factory.mktemp("forest")
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     params["train"] |= {"estimator": "random_forest", "random_forest": {"n_estimators": 20, "max_depth": 6}}
@@ -53,11 +53,19 @@ def answers(model: Trained, machine: dict[str, str], log_dir: Path) -> list[tupl
     return alone
 
 
-@pytest.mark.parametrize("model_name", ["linear", "forest"])
+@pytest.fixture(scope="module")
+def pipeline(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """A forest behind a transformer no fast path exports: served through its scikit-learn pipeline."""
+    work = tmp_path_factory.mktemp("pipeline")
+    model_dir = pipeline_model_dir(trained, work / "model-dir", quantile_forest(trained, 20))
+    return Trained(work=trained.work, model_dir=model_dir, test=trained.test)
+
+
+@pytest.mark.parametrize("model_name", ["linear", "forest", "pipeline"])
 def test_answers_are_bit_identical_alone_in_batches_and_on_every_machine(
-    model_name: str, trained: Trained, forest: Trained, tmp_path: Path
+    model_name: str, trained: Trained, forest: Trained, pipeline: Trained, tmp_path: Path
 ) -> None:
-    model = trained if model_name == "linear" else forest
+    model = {"linear": trained, "forest": forest, "pipeline": pipeline}[model_name]
     seen = {name: answers(model, machine, tmp_path / name) for name, machine in MACHINES.items()}
     first = next(iter(seen.values()))
     assert len({probabilities[1] for _, probabilities in first}) > 5  # the rows really differ

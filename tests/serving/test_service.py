@@ -1,4 +1,4 @@
-"""Start-up: the linear fast path starts without scikit-learn; any other model is served through its pipeline."""
+"""Start-up: the fast paths (linear, trees) start without scikit-learn; any other model is served by its pipeline."""
 
 from __future__ import annotations
 
@@ -8,17 +8,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from lockship.core.errors import LockshipError
-from lockship.core.model.directory import LINEAR_FILE, read_model_dir
+from lockship.core.model.directory import LINEAR_FILE, TREES_FILE, read_model_dir
 from lockship.modelfile import load_model
 from lockship.serving.service import load_predictor
 from tests.conftest import REPO_ROOT
-from tests.serving.conftest import Trained, build_model_dir, rehash
+from tests.serving.conftest import (
+    Trained,
+    build_model_dir,
+    pipeline_model_dir,
+    quantile_forest,
+    rehash,
+    start_server,
+)
 
 HEAVY = ("sklearn", "skops", "scipy", "pandas")
 STARTS = """
@@ -47,21 +55,46 @@ def test_the_fast_path_starts_without_scikit_learn(trained: Trained) -> None:
     assert _start(trained.model_dir) == ["linear fast path", ""]
 
 
-def test_other_models_start_through_their_pipeline(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("estimator", "settings"),
+    [("random_forest", {"n_estimators": 200, "max_depth": 8}), ("gradient_boosting", {"n_estimators": 150})],
+    ids=["forest", "boosting"],
+)
+def test_forests_and_boosting_start_on_the_tree_path_without_scikit_learn(
+    tmp_path: Path, estimator: str, settings: dict[str, int]
+) -> None:
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
-    params["train"] |= {"estimator": "random_forest", "random_forest": {"n_estimators": 5, "max_depth": 3}}
-    (tmp_path / "forest.yaml").write_text(yaml.safe_dump(params))
-    model_dir = build_model_dir(tmp_path, tmp_path / "model-dir", params=tmp_path / "forest.yaml")
-    assert not (model_dir / LINEAR_FILE).exists()
-    path, imported = _start(model_dir)
-    assert path == "scikit-learn pipeline" and "sklearn" in imported.split()
+    params["train"] |= {"estimator": estimator, estimator: settings}
+    (tmp_path / "trees.yaml").write_text(yaml.safe_dump(params))
+    model_dir = build_model_dir(tmp_path, tmp_path / "model-dir", params=tmp_path / "trees.yaml")
+    assert (model_dir / TREES_FILE).is_file() and not (model_dir / LINEAR_FILE).exists()
+    assert _start(model_dir) == ["tree fast path", ""]
     packaged = read_model_dir(model_dir)
     predictor = load_predictor(packaged)
     model = load_model(packaged.model_path)
-    features = [feature.name for feature in packaged.features]
-    frame = pd.read_csv(tmp_path / "test.csv")[features]
+    frame = pd.read_csv(tmp_path / "test.csv")[[feature.name for feature in packaged.features]]
     result = predictor.predict(frame.to_numpy())
-    np.testing.assert_array_equal(result.probabilities, model.predict_proba(frame))
+    np.testing.assert_allclose(result.probabilities, model.predict_proba(frame), rtol=1e-9, atol=1e-12)
+    assert [predictor.classes[i] for i in result.indices] == model.predict(frame).tolist()
+
+
+def test_a_model_no_fast_path_reproduces_is_served_through_its_pipeline(trained: Trained, tmp_path: Path) -> None:
+    model = quantile_forest(trained, 5)
+    model_dir = pipeline_model_dir(trained, tmp_path / "model-dir", model)
+    assert not (model_dir / TREES_FILE).exists() and not (model_dir / LINEAR_FILE).exists()
+    path, imported = _start(model_dir)
+    assert path == "scikit-learn pipeline" and "sklearn" in imported.split()
+    predictor = load_predictor(read_model_dir(model_dir))
+    assert predictor.by_argmax  # a forest's labels are its probabilities' argmax: one call of the model
+    result = predictor.predict(trained.features.to_numpy())
+    np.testing.assert_array_equal(result.probabilities, model.predict_proba(trained.features))
+    assert [predictor.classes[i] for i in result.indices] == model.predict(trained.features).tolist()
+    server = start_server(model_dir, tmp_path / "input-log", "--workers", "1")
+    try:
+        assert server.process.poll() is None, server.output()
+        assert httpx.get(f"{server.url}/metadata").json()["prediction_path"] == "scikit-learn pipeline"
+    finally:
+        server.stop()
 
 
 def test_parameters_for_other_classes_are_refused(trained: Trained, tmp_path: Path) -> None:

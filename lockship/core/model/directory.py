@@ -8,9 +8,10 @@ Layout (every name fixed, so an image and a developer's directory look the same)
     profile.json   evaluate's reference profile, for drift checks
     package.json   written at packaging: lock hash, params, metrics, the model's sha256 at
                    packaging, an example input row for the smoke prediction and the probabilities
-                   the model gave it, linear.json's sha256 if there is one, and the sha256 of every
+                   the model gave it, linear.json's or trees.json's sha256 if there is one, and the sha256 of every
                    other file (`files`); no git revision, which the lock hash does not determine
     linear.json    only for a model packaging verified a linear fast path for: its parameters
+    trees.json     only for a forest or boosting packaging verified a tree fast path for: its trees
     package.json.sig  only when packaging had a signing key: see lockship.core.model.signing
 """
 
@@ -47,10 +48,11 @@ SCHEMA_FILE = "schema.yaml"
 PROFILE_FILE = "profile.json"
 PACKAGE_FILE = "package.json"
 LINEAR_FILE = "linear.json"
+TREES_FILE = "trees.json"
 FILES = (MODEL_FILE, METADATA_FILE, SCHEMA_FILE, PROFILE_FILE, PACKAGE_FILE)
 # A YAML parse costs about 4 s a MiB: 2 MiB is some 20,000 columns.
 MAX_SCHEMA_BYTES = 2 * 2**20
-# The files package.json's `files` names by sha256 (model.skops and linear.json have keys of their own).
+# The files package.json's `files` names by sha256 (model.skops, linear.json and trees.json have keys of their own).
 HASHED_FILES = (METADATA_FILE, PROFILE_FILE, SCHEMA_FILE)
 
 
@@ -75,6 +77,16 @@ class ModelDir:
     def linear_path(self) -> Path | None:
         """linear.json, verified against package.json, when packaging wrote one."""
         return None if self.package.linear_sha256 is None else self.path / LINEAR_FILE
+
+    @property
+    def trees_path(self) -> Path | None:
+        """trees.json, verified against package.json, when packaging wrote one."""
+        return None if self.package.trees_sha256 is None else self.path / TREES_FILE
+
+    @property
+    def derived_files(self) -> tuple[str, ...]:
+        """The fast-path files package.json names: at most one of linear.json and trees.json."""
+        return tuple(name for name, path in ((LINEAR_FILE, self.linear_path), (TREES_FILE, self.trees_path)) if path)
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -161,6 +173,17 @@ def read_model_dir(path: str | os.PathLike[str]) -> ModelDir:
                 f"{root / LINEAR_FILE}: sha256 {actual} does not match {package.linear_sha256} recorded in "
                 f"{root / PACKAGE_FILE}: the model's parameters were changed after packaging"
             )
+    if package.trees_sha256 is not None:
+        if package.linear_sha256 is not None:
+            raise LockshipError(
+                f"{root / PACKAGE_FILE}: names both linear.json and trees.json; a model has one fast path"
+            )
+        actual = sha256_of(root / TREES_FILE)
+        if actual != package.trees_sha256:
+            raise LockshipError(
+                f"{root / TREES_FILE}: sha256 {actual} does not match {package.trees_sha256} recorded in "
+                f"{root / PACKAGE_FILE}: the model's trees were changed after packaging"
+            )
     if len(package.example_probabilities) != len(metadata.classes):
         raise LockshipError(
             f"{root / PACKAGE_FILE}: example_probabilities has {len(package.example_probabilities)} values "
@@ -199,11 +222,13 @@ def write_model_dir(
     example: Mapping[str, Scalar],
     example_probabilities: Sequence[float],
     linear: Mapping[str, Any] | None = None,
+    trees: str | None = None,
 ) -> PackageInfo:
     """Assemble a model directory at `target_dir`, replacing any old one all at once.
 
     `example_probabilities` is what the model predicts for `example`; `linear` is the content of
-    linear.json, for a model with a verified linear fast path.
+    linear.json, for a model with a verified linear fast path; `trees` the text of trees.json, for a
+    forest or boosting with a verified tree fast path.
 
     The files are written into a temporary sibling directory, checked by reading it back with
     `read_model_dir`, and only then renamed into place: a failure leaves the old directory (or none).
@@ -219,6 +244,7 @@ def write_model_dir(
         example=example,
         example_probabilities=tuple(example_probabilities),
         linear_sha256=None if linear_text is None else hashlib.sha256(linear_text.encode()).hexdigest(),
+        trees_sha256=None if trees is None else hashlib.sha256(trees.encode()).hexdigest(),
     )
     sources = {
         MODEL_FILE: model_path,
@@ -247,6 +273,8 @@ def write_model_dir(
         (staging / PACKAGE_FILE).write_text(canonical_json(package.to_json()), encoding="utf-8")
         if linear_text is not None:
             (staging / LINEAR_FILE).write_text(linear_text, encoding="utf-8")
+        if trees is not None:
+            (staging / TREES_FILE).write_text(trees, encoding="utf-8")
         # The copy is what gets hashed: a model that changed while being copied fails here, not at serve time.
         read_model_dir(staging)
         shutil.rmtree(old, ignore_errors=True)

@@ -26,6 +26,7 @@ PACKAGE_KEYS = frozenset(
         "example",
         "example_probabilities",
         "linear_sha256",
+        "trees_sha256",
         "files",
     }
 )
@@ -44,6 +45,8 @@ class PackageInfo:
     example_probabilities: tuple[float, ...]
     # The sha256 of linear.json when packaging verified a linear fast path for the model, else None.
     linear_sha256: str | None = None
+    # The sha256 of trees.json when packaging verified a tree fast path (forest or boosting), else None.
+    trees_sha256: str | None = None
     # The sha256 of every other file of the model directory but package.json itself, by name: with the
     # two above, package.json names the hash of every file, so signing it signs the whole directory.
     files: Mapping[str, str] = field(default_factory=dict)
@@ -59,6 +62,8 @@ class PackageInfo:
             "example": dict(self.example),
             "example_probabilities": list(self.example_probabilities),
             "linear_sha256": self.linear_sha256,
+            # Only when there is one: package.json of every other model stays as older lockships wrote and read it.
+            **({"trees_sha256": self.trees_sha256} if self.trees_sha256 is not None else {}),
             "files": dict(sorted(self.files.items())),
         }
 
@@ -109,6 +114,7 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             fields.problem(("example_probabilities", index), f"expected a probability, got {brief(value)}")
     linear = _sha256(fields, "linear_sha256") if fields.document.data.get("linear_sha256") is not None else None
+    trees = _sha256(fields, "trees_sha256") if fields.document.data.get("trees_sha256") is not None else None
     files = fields.get(("files",), dict, "an object of file names and their sha256")
     for name in files or {}:
         _sha256(fields, ("files", name))
@@ -123,6 +129,7 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
         example=example,
         example_probabilities=tuple(probabilities),
         linear_sha256=linear,
+        trees_sha256=trees,
         files=files,
         format=version,
     )

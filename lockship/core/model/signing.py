@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from lockship.core.errors import EXIT_USAGE, LockshipError
 from lockship.core.fsio import write_outputs
-from lockship.core.model.directory import FILES, LINEAR_FILE, PACKAGE_FILE, ModelDir, read_model_dir
+from lockship.core.model.directory import FILES, PACKAGE_FILE, ModelDir, read_model_dir
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -185,7 +185,7 @@ def _verify_signature(root: Path, public_key: Ed25519PublicKey) -> None:
 
 def _check_listing(model_dir: ModelDir) -> None:
     """Exactly the files package.json names (each of which read_model_dir checked by sha256), and the signature."""
-    expected = {*FILES, SIGNATURE_FILE} | ({LINEAR_FILE} if model_dir.linear_path is not None else set())
+    expected = {*FILES, SIGNATURE_FILE, *model_dir.derived_files}
     try:
         entries = sorted(os.scandir(model_dir.path), key=lambda entry: entry.name)
     except OSError as error:

@@ -27,7 +27,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 async def predict(service: ServiceDep, body: BodyDep) -> Response:
     """Predict a batch of records: the class of each and the probability of every class."""
     inputs = service.decoder.records(body)
-    prediction = service.predict(inputs)
+    prediction = await service.predict_async(inputs)
     payload = {
         "classes": service.predictor.classes,
         "predictions": service.labels(prediction),
