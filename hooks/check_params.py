@@ -26,13 +26,13 @@ from typing import Any
 from lockship.core.dvc.files import PARAMS_FILE, parse_params, read_yaml
 from lockship.core.dvc.hashes import IgnoreRules
 from lockship.core.dvc.interpolate import select
+from lockship.core.dvc.project import dvc_files, dvc_roots
 from lockship.core.dvc.refs import ParamsRef, params_refs
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.git.repo import ls_files
 from lockship.core.params import Section
 from lockship.core.tomllines import toml_lines
 from lockship.core.yamlio import Loader, YamlDocument, load_yaml, parse_yaml, read_text
-from lockship.hooks.check_lock import dvc_files, dvc_roots
 
 DEFAULT_PARAMS = PARAMS_FILE
 TYPES: dict[str, type] = {

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from lockship.core.dvc.files import load_stages
 from lockship.core.dvc.hashes import IgnoreRules
 from lockship.core.dvc.lock import drop_entries, load_lock
+from lockship.core.dvc.project import dvc_files, dvc_roots
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.fsio import write_outputs
 from lockship.core.yamlio import read_text
-from lockship.hooks.check_lock import dvc_files, dvc_roots
 
 
 @dataclass(frozen=True)

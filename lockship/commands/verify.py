@@ -21,12 +21,12 @@ from lockship.core.dvc.files import Stage, read_yaml
 from lockship.core.dvc.fingerprint import environment_changes, environment_of
 from lockship.core.dvc.hashes import IgnoreRules
 from lockship.core.dvc.lock import LockedOut, load_lock, locked_outs
+from lockship.core.dvc.project import dvc_files, load_project
 from lockship.core.dvc.remote import Output, needed_objects, object_path
 from lockship.core.dvc.reproduce import Difference, Locks, compare, explained, feeds, find_stage, overlaps, rerun_stages
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.git.repo import git, git_ok, run_git, toplevel
 from lockship.core.git.worktree import scratch_worktree
-from lockship.hooks.check_lock import dvc_files, load_project
 
 UNKNOWN_ENVIRONMENT = "(committed environment unknown: not in the DVC cache)"
 UNCOMMITTED_ENVIRONMENT = "(committed environment unknown: not in git)"  # an uncached output left out of git

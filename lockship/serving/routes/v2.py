@@ -67,7 +67,7 @@ async def model_ready(service: NamedModelDep) -> ModelReady:
 async def infer(service: NamedModelDep, body: BodyDep) -> Response:
     """Predict from one [N] tensor per feature by name (BYTES for strings), or one [N, features] numeric tensor."""
     request = decode_infer(service.decoder, body)
-    prediction = service.predict(request.inputs)
+    prediction = await service.predict_async(request.inputs)
     rows, classes = prediction.probabilities.shape
     outputs = {
         PREDICT_OUTPUT: {
