@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lockship.core.data.schema import ColumnRule, Schema, schema_yaml
+from lockship.core.data.schema import MIN_ROWS_COUNTS, ColumnRule, Schema, schema_yaml
 from lockship.core.data.tabular import read_table
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.fsio import write_outputs
@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 MAX_CATEGORIES = 20
 
 
-def infer_schema(frame: pd.DataFrame, *, target: str | None, min_rows: int, files: Sequence[str]) -> Schema:
+def infer_schema(
+    frame: pd.DataFrame,
+    *,
+    target: str | None,
+    min_rows: int,
+    files: Sequence[str],
+    min_rows_counts: str = "all_files",
+) -> Schema:
     """A schema that `frame` passes: observed dtypes, nulls, ranges and (for the target and small
     categorical columns) allowed values."""
     import pandas as pd
@@ -48,9 +55,13 @@ def infer_schema(frame: pd.DataFrame, *, target: str | None, min_rows: int, file
                 minimum=values.min().item() if numeric else None,
                 maximum=values.max().item() if numeric else None,
                 allowed=tuple(sorted(_plain(v) for v in values.unique())) if categorical else None,
+                # Observed ranges and categories are not laws: next year's data must still be served.
+                outside="reject" if name == target else "flag",
             )
         )
-    return Schema(columns=tuple(rules), min_rows=min_rows, target=target, files=tuple(files))
+    return Schema(
+        columns=tuple(rules), min_rows=min_rows, target=target, files=tuple(files), min_rows_counts=min_rows_counts
+    )
 
 
 def _plain(value: object) -> int | float | bool | str:
@@ -63,7 +74,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("data", help="a CSV or Parquet file")
     parser.add_argument("-o", "--output", default="schema.yaml", help="schema file to write (default: %(default)s)")
     parser.add_argument("--target", help="the label column; its observed classes become the allowed values")
-    parser.add_argument("--min-rows", type=int, default=1, help="fewest data rows a valid file may have")
+    parser.add_argument("--min-rows", type=int, default=1, help="fewest data rows (see --min-rows-counts)")
+    parser.add_argument(
+        "--min-rows-counts",
+        choices=MIN_ROWS_COUNTS,
+        default="all_files",
+        help="count the rows of all files checked together (the train and test splits: the whole table; default) "
+        "or of each file on its own",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing schema file")
     return parser.parse_args(argv)
 
@@ -76,7 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.min_rows < 0:
         raise LockshipError("--min-rows: must be 0 or more", exit_code=EXIT_USAGE)
     frame = read_table(args.data)
-    schema = infer_schema(frame, target=args.target, min_rows=args.min_rows, files=[args.data])
+    schema = infer_schema(
+        frame, target=args.target, min_rows=args.min_rows, files=[args.data], min_rows_counts=args.min_rows_counts
+    )
     write_outputs({args.output: schema_yaml(schema)})
     print(f"{args.output}: wrote a schema of {len(schema.columns)} columns inferred from {args.data}")
     return 0

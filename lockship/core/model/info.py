@@ -67,6 +67,8 @@ class PackageInfo:
 class Feature:
     name: str
     dtype: str
+    # "ignore" when the fitted encoder ignores categories it never saw: such values are served and flagged.
+    unknown: str = "reject"
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,13 @@ def read_metadata(path: str | os.PathLike[str]) -> Metadata:
             continue
         name = fields.get(("features", index, "name"), str, "a feature name")
         dtype = fields.get(("features", index, "dtype"), str, "a dtype name")
+        unknown = "reject"
+        if "unknown" in listed[index]:
+            unknown = fields.get(("features", index, "unknown"), str, '"ignore" or "reject"')
+            if unknown not in ("ignore", "reject"):
+                fields.problem(("features", index, "unknown"), f'expected "ignore" or "reject", got {brief(unknown)}')
         if name is not None and dtype is not None:
-            features.append(Feature(name, dtype))
+            features.append(Feature(name, dtype, unknown or "reject"))
     if listed is not None and not listed:
         fields.problem(("features",), "no features")
     names = [feature.name for feature in features]
