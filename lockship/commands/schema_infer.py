@@ -7,10 +7,12 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lockship.core.data.features import apply_rules, read_rules
 from lockship.core.data.schema import MIN_ROWS_COUNTS, ColumnRule, Schema, schema_yaml
 from lockship.core.data.tabular import read_table
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
 from lockship.core.fsio import write_outputs
+from lockship.core.params import load_section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +71,15 @@ def _plain(value: object) -> int | float | bool | str:
     return plain if isinstance(plain, int | float | bool | str) else str(plain)
 
 
+def prepared_columns(frame: pd.DataFrame, params: str, *, target: str | None) -> pd.DataFrame:
+    """`frame` after the prepare stage's column rules in `params` (lockship.core.data.features)."""
+    section = load_section(params, "prepare")
+    rules = read_rules(section)
+    if section.problems:
+        raise LockshipError(*section.problems)
+    return apply_rules(frame, rules, target=target or "", where=params)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="lockship schema infer", description=__doc__)
     parser.add_argument("data", help="a CSV or Parquet file")
@@ -82,6 +93,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="count the rows of all files checked together (the train and test splits: the whole table; default) "
         "or of each file on its own",
     )
+    parser.add_argument(
+        "--params",
+        help="a params file whose prepare.columns and prepare.dates to apply first, so the schema describes "
+        "the prepared data the validate stage checks",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing schema file")
     return parser.parse_args(argv)
 
@@ -94,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.min_rows < 0:
         raise LockshipError("--min-rows: must be 0 or more", exit_code=EXIT_USAGE)
     frame = read_table(args.data)
+    if args.params:
+        frame = prepared_columns(frame, args.params, target=args.target)
     schema = infer_schema(
         frame, target=args.target, min_rows=args.min_rows, files=[args.data], min_rows_counts=args.min_rows_counts
     )

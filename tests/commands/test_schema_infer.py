@@ -40,6 +40,21 @@ def test_inferred_schema_accepts_its_own_data(data: Path) -> None:
     assert by_name["colour"].allowed == ("blue", "red")
     assert by_name["label"].allowed == (0, 1) and by_name["label"].minimum is None
     assert schema.target == "label" and schema.min_rows == 2 and schema.files == ("data.csv",)
+    # Observed ranges are not laws: features flag what lies outside them, the target refuses it.
+    assert by_name["x"].outside == by_name["colour"].outside == "flag" and by_name["label"].outside == "reject"
+    assert schema.min_rows_counts == "all_files"
+
+
+def test_params_columns_and_dates_apply_before_inference(data: Path) -> None:
+    frame = pd.read_csv(data).assign(day=["2024-01-31", None, "2023-12-01"])
+    frame.to_csv(data, index=False)
+    Path("params.yaml").write_text("prepare:\n  columns:\n    drop: [ok, 'n*']\n  dates: expand\n")
+    assert schema_infer.main(["data.csv", "--target", "label", "--params", "params.yaml"]) == 0
+    schema = load_schema("schema.yaml")
+    names = [rule.name for rule in schema.columns]
+    assert names == ["x", "colour", "label", "day_year", "day_month", "day_day", "day_weekday"]
+    year = schema.column("day_year")
+    assert year is not None and (year.minimum, year.maximum, year.nullable) == (2023, 2024, True)
 
 
 def test_does_not_overwrite_without_force(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
