@@ -9,6 +9,7 @@ from lockship.commands import schema_infer
 from lockship.core.data.schema import load_schema
 from lockship.core.data.tabular import read_table
 from lockship.core.data.validation import validate_frame
+from lockship.core.errors import LockshipError
 
 
 @pytest.fixture
@@ -77,3 +78,27 @@ def test_bad_input(args: list[str], code: int, message: str, data: Path, capsys:
     assert schema_infer.main(args) == code
     assert capsys.readouterr().err.strip() == message
     assert not Path("schema.yaml").exists()
+
+
+@pytest.mark.parametrize("dataset", ["breast_cancer", "iris"])
+def test_the_readme_min_rows_example_passes_the_validate_stage(
+    dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, params_file: Path
+) -> None:
+    """`--min-rows 100` counts the rows of the train and test splits together: iris's 30-row test split passes."""
+    from lockship.stages import prepare, validate
+    from tests.stages.conftest import set_params
+
+    monkeypatch.chdir(tmp_path)
+    Path("data").mkdir()
+    prepare.load_source(f"sklearn:{dataset}").to_csv("data/raw.csv", index=False)
+    set_params(params_file, "prepare", source="data/raw.csv")
+    assert prepare.main(["--params", str(params_file), "--train", "train.csv", "--test", "test.csv"]) == 0
+    readme = "data/raw.csv --target target --params params.yaml --min-rows 100 -o schema.yaml --force"
+    assert schema_infer.main(readme.split()) == 0
+    schema = load_schema("schema.yaml")
+    reports = validate.validate_files(["train.csv", "test.csv"], schema, max_reported=5)
+    assert sum(report.rows for report in reports) == len(read_table("data/raw.csv"))
+    if dataset == "iris":  # counted per file, the 30-row test split would fail
+        assert schema_infer.main([*readme.split(), "--min-rows-counts", "each_file"]) == 0
+        with pytest.raises(LockshipError, match=r"test\.csv: 30 data row"):
+            validate.validate_files(["train.csv", "test.csv"], load_schema("schema.yaml"), max_reported=5)
