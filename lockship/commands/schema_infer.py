@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lockship.core.data.features import apply_rules, read_rules
+from lockship.core.data.features import apply_rules, proposed_drops, read_rules
 from lockship.core.data.schema import MIN_ROWS_COUNTS, ColumnRule, Schema, schema_yaml
 from lockship.core.data.tabular import read_table
 from lockship.core.errors import EXIT_USAGE, LockshipError, entrypoint
@@ -117,4 +117,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     write_outputs({args.output: schema_yaml(schema)})
     print(f"{args.output}: wrote a schema of {len(schema.columns)} columns inferred from {args.data}")
+    for name, reason in sorted(proposed_drops(frame, target=args.target).items()):
+        print(f"{args.data}: column '{name}': {reason}; consider dropping it (prepare.columns.drop, then --params)")
     return 0

@@ -46,6 +46,29 @@ def test_inferred_schema_accepts_its_own_data(data: Path) -> None:
     assert schema.min_rows_counts == "all_files"
 
 
+def test_identifiers_free_text_and_constants_are_proposed_for_dropping(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = 12
+    frame = pd.DataFrame(
+        {
+            "Order ID": [f"A{i}" for i in range(rows)],
+            "comment": [f"the parcel number {i} came late" for i in range(rows)],
+            "shop": ["one"] * rows,
+            "label": [i % 2 for i in range(rows)],
+        }
+    )
+    frame.to_csv(data, index=False)
+    assert schema_infer.main(["data.csv", "--target", "label"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "data.csv: column 'Order ID': identifier-like: every row has a different value; "
+        "consider dropping it (prepare.columns.drop, then --params)",
+        "data.csv: column 'comment': free text: 6.0 words a value on average; "
+        "consider dropping it (prepare.columns.drop, then --params)",
+        "data.csv: column 'shop': constant: a single value; consider dropping it (prepare.columns.drop, then --params)",
+    ]
+
+
 def test_params_columns_and_dates_apply_before_inference(data: Path) -> None:
     frame = pd.read_csv(data).assign(day=["2024-01-31", None, "2023-12-01"])
     frame.to_csv(data, index=False)
