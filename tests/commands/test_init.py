@@ -150,6 +150,15 @@ def test_init_never_overwrites_without_force_and_installs_hooks(git_repo: Path, 
     assert "params.yaml: overwritten" in said and ".dvc: created" not in said
     assert "outcome" in (git_repo / "params.yaml").read_text()
     assert (git_repo / ".pre-commit-config.yaml").exists() and (git_repo / ".git/hooks/pre-commit").exists()
+    # Switching the repository to other data is the same command.
+    messy_table(5).rename(columns={"outcome": "severity"}).to_parquet(git_repo / "other.parquet", index=False)
+    _, said, _ = lockship("init", "--data", "other.parquet", "--target", "severity", "--no-hooks", "--force",
+                          cwd=git_repo)  # fmt: skip
+    assert "other.parquet.dvc: written" in said and "params.yaml: overwritten" in said
+    assert "schema.yaml: overwritten" in said and "dvc.yaml: overwritten" in said
+    params = yaml.safe_load((git_repo / "params.yaml").read_text())["prepare"]
+    assert (params["source"], params["target"]) == ("other.parquet", "severity")
+    assert yaml.safe_load((git_repo / "schema.yaml").read_text())["target"] == "severity"
     code, _, err = lockship("init", "--data", "table.csv", "--target", "label", "--no-hooks", cwd=git_repo,
                             check=False)  # fmt: skip
     assert code == 2 and err.startswith("table.csv: no column 'label' (--target); columns are: Patient ID, row,")
