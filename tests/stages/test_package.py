@@ -106,6 +106,10 @@ def test_dvc_repro_writes_a_model_dir_that_serves_without_container_tools(tmp_pa
     image = json.loads((project / "package/image.json").read_text())
     assert image["image"].endswith(":" + image["lock_hash"][:12])
     assert run("git", "status", "--porcelain", "--", "models", cwd=project).stdout == ""
+    # The model directory is a reproducible output: packaging again gives the same bytes, so the same dvc.lock.
+    lock = (project / "dvc.lock").read_bytes()
+    run("dvc", "repro", "--force", "--single-item", "package", cwd=project, env=env)
+    assert (project / "dvc.lock").read_bytes() == lock and b"models/serve" in lock
     server = start_server(project / "models/serve", tmp_path / "log", "--workers", "1", env=env)
     try:
         assert server.process.poll() is None, server.output()
