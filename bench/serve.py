@@ -171,8 +171,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def running(kind: Kind, workers: int, cores: set[int] | None = None) -> Iterator[tuple[int, float, float]]:
-    """A started server, the seconds from spawn to ready, and the CPU seconds it used to get there."""
+def running(kind: Kind, workers: int, cores: set[int] | None = None) -> Iterator[tuple[int, float, float, int]]:
+    """A started server's port, the seconds from spawn to ready, the CPU seconds it used to get there, its pid."""
     port = free_port()
     # Server output goes to a file: a pipe nobody reads could fill and stall the server.
     with tempfile.TemporaryFile() as output:
@@ -186,7 +186,7 @@ def running(kind: Kind, workers: int, cores: set[int] | None = None) -> Iterator
                     output.seek(0)
                     raise SystemExit(f"{kind.name} exited: {output.read().decode()}")
                 time.sleep(0.005)
-            yield port, time.perf_counter() - start, cpu_seconds(process.pid)
+            yield port, time.perf_counter() - start, cpu_seconds(process.pid), process.pid
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -199,6 +199,7 @@ class Load:
     p99: float
     max: float
     errors: int
+    cpu: float = 0.0  # the server's CPU seconds per request, when its pid was given
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -212,7 +213,7 @@ def _seconds(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(port: int, body: Path, connections: int, seconds: int, cores: set[int] | None = None) -> Load:
+def wrk(port: int, body: Path, connections: int, seconds: int, cores: set[int] | None = None, pid: int = 0) -> Load:
     script = body.with_suffix(".lua")
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
@@ -222,14 +223,18 @@ def wrk(port: int, body: Path, connections: int, seconds: int, cores: set[int] |
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(script), url]
     run: dict[str, Any] = {"capture_output": True, "text": True, "check": True, "preexec_fn": pinned(cores)}
     subprocess.run([*base[:3], "-d1s", *base[3:]], **run)  # warm-up
+    used = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run([*base[:3], f"-d{seconds}s", *base[3:]], **run).stdout
+    used = cpu_seconds(pid) - used if pid else 0.0
     latency = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.MULTILINE)
     p50, p99 = (re.search(rf"^\s+{q}%\s+(\S+)", out, re.MULTILINE) for q in ("50", "99"))
     error_lines = re.findall(r"(?:Non-2xx or 3xx responses|Socket errors):(.*)", out)
     errors = sum(int(n) for line in error_lines for n in re.findall(r"\d+", line))
     assert latency and p50 and p99, out
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return Load(rate, _seconds(p50.group(1)), _seconds(p99.group(1)), _seconds(latency.group(1)), errors)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    latencies = (_seconds(p50.group(1)), _seconds(p99.group(1)), _seconds(latency.group(1)))
+    return Load(rate, *latencies, errors, used / max(requests, 1))
 
 
 def repeated(port: int, body: Path, connections: int, seconds: int, runs: int, cores: set[int] | None = None) -> Load:
@@ -247,15 +252,15 @@ def repeated(port: int, body: Path, connections: int, seconds: int, runs: int, c
 
 def measure(kind: Kind, workers: int, single: Path, batch: Path, seconds: int, runs: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    with running(kind, 1, SERVER_CORE) as (port, _, _):
+    with running(kind, 1, SERVER_CORE) as (port, _, _, _):
         results["c1"] = repeated(port, single, 1, seconds, runs, CLIENT_CORE)
         results["batch"] = repeated(port, batch, 1, seconds, runs, CLIENT_CORE)
-    with running(kind, workers) as (port, _, _):
+    with running(kind, workers) as (port, _, _, _):
         for connections in (1, 8, 32):
             results[f"w{connections}"] = repeated(port, single, connections, seconds, runs)
     starts, cpu = [], []
     for _ in range(COLD_STARTS):
-        with running(kind, 1) as (_, elapsed, used):
+        with running(kind, 1) as (_, elapsed, used, _):
             starts.append(elapsed)
             cpu.append(used)
     results["cold"], results["cold cpu"] = statistics.median(starts), statistics.median(cpu)

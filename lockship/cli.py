@@ -32,6 +32,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ),
     ("verify-image",): ("lockship.commands.verify_image", "check an image in a registry is signed by a key"),
     ("keygen",): ("lockship.commands.keygen", "make an ed25519 key pair for signing model directories"),
+    ("drift",): ("lockship.commands.drift", "compare input logs or data files with the reference profile"),
+    ("logs", "export"): ("lockship.commands.logs_export", "turn input-log directories into Parquet or CSV"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +22,42 @@ if TYPE_CHECKING:
 DIGITS = 6
 
 
-def read_profile_bins(path: str) -> int:
+@dataclass(frozen=True)
+class Settings:
+    profile_bins: int
+    positive_class: str | None  # as text: a class label read from YAML may be 1 or "1"
+
+
+def read_settings(path: str) -> Settings:
     section = load_section(path, "evaluate")
     bins = section.get("profile_bins", int, minimum=2, maximum=1000)
+    positive = section.optional("positive_class", object)
+    if isinstance(positive, list | dict):
+        section.problem("positive_class", f"expected one class label, got {positive!r}")
     section.check()
-    return bins
+    return Settings(bins, None if positive is None else str(positive))
+
+
+def positive_class(classes: Sequence[Any], named: str | None) -> Any:
+    """The class whose scores the binary ROC and precision-recall curves follow; None for more than two classes.
+
+    `named` (evaluate.positive_class) picks it by label; unset, it is the second of the model's
+    sorted classes (1 of 0/1), as scikit-learn's binary metrics assume.
+    """
+    shown = ", ".join(str(cls) for cls in classes)
+    if len(classes) != 2:
+        if named is not None:
+            raise LockshipError(
+                f"evaluate.positive_class: {named!r} applies to two classes, the model has {len(classes)} "
+                f"({shown}); remove it (every class gets its own figures and curves)"
+            )
+        return None
+    if named is None:
+        return classes[1]
+    found = [cls for cls in classes if str(cls) == named]
+    if not found:
+        raise LockshipError(f"evaluate.positive_class: {named!r} is not one of the model's classes ({shown})")
+    return found[0]
 
 
 def read_metadata(path: str) -> tuple[str, list[str]]:
@@ -50,34 +82,55 @@ def split_features(frame: pd.DataFrame, *, label: str, features: Sequence[str], 
     return frame[list(features)]
 
 
-def score(labels: Any, predicted: Any, probabilities: np.ndarray, classes: Sequence[Any]) -> dict[str, float]:
-    """Accuracy, precision, recall, F1 and ROC AUC; macro averages when there are more than two classes."""
+def score(
+    labels: Any, predicted: Any, probabilities: np.ndarray, classes: Sequence[Any], positive: Any
+) -> dict[str, Any]:
+    """Accuracy; precision, recall and F1 macro- and support-weighted-averaged; ROC AUC (the positive
+    class's for two classes, the macro one-vs-rest average for more); and per class, under `classes`,
+    precision, recall, F1, one-vs-rest ROC AUC and support (test rows of that class)."""
     from sklearn import metrics
 
-    binary = len(classes) == 2
-    average = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
-    if not binary and set(labels) != set(classes):
-        raise LockshipError("test set: a multiclass ROC AUC needs every class in the test set")
-    scores = probabilities[:, 1] if binary else probabilities
-    roc_auc = metrics.roc_auc_score(labels, scores, multi_class="ovr", labels=list(classes))
-    values = {
-        "accuracy": metrics.accuracy_score(labels, predicted),
-        "precision": metrics.precision_score(labels, predicted, zero_division=0, **average),
-        "recall": metrics.recall_score(labels, predicted, zero_division=0, **average),
-        "f1": metrics.f1_score(labels, predicted, zero_division=0, **average),
-        "roc_auc": roc_auc,
-    }
-    return {name: round(float(value), DIGITS) for name, value in values.items()}
+    missing = [str(cls) for cls in classes if cls not in set(labels)]
+    if missing:
+        raise LockshipError(f"test set: ROC AUC needs every class in the test set; none of: {', '.join(missing)}")
+    values: dict[str, Any] = {"accuracy": metrics.accuracy_score(labels, predicted)}
+    for average in ("macro", "weighted"):
+        found = metrics.precision_recall_fscore_support(
+            labels, predicted, labels=list(classes), average=average, zero_division=0
+        )
+        values |= {f"{name}_{average}": found[i] for i, name in enumerate(("precision", "recall", "f1"))}
+    if positive is None:
+        values["roc_auc"] = metrics.roc_auc_score(labels, probabilities, multi_class="ovr", labels=list(classes))
+    else:
+        values["roc_auc"] = metrics.roc_auc_score(labels == positive, probabilities[:, list(classes).index(positive)])
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        labels, predicted, labels=list(classes), average=None, zero_division=0
+    )
+    per_class: dict[str, dict[str, float | int]] = {}
+    for index, cls in enumerate(classes):
+        truth = labels == cls
+        auc = metrics.roc_auc_score(truth, probabilities[:, index]) if 0 < truth.sum() < len(truth) else None
+        figures = {"precision": precision[index], "recall": recall[index], "f1": f1[index], "roc_auc": auc}
+        per_class[str(cls)] = {k: round(float(v), DIGITS) for k, v in figures.items() if v is not None}
+        per_class[str(cls)]["support"] = int(support[index])
+    rounded: dict[str, Any] = {name: round(float(value), DIGITS) for name, value in values.items()}
+    rounded["classes"] = per_class
+    if positive is not None:
+        rounded["positive_class"] = str(positive)
+    return rounded
 
 
-def curves(labels: Any, probabilities: np.ndarray, classes: Sequence[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """ROC and precision-recall points, one-vs-rest for each class (the positive class alone when binary)."""
+def curves(
+    labels: Any, probabilities: np.ndarray, classes: Sequence[Any], positive: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ROC and precision-recall points one-vs-rest, each row naming its class (the `class` column the
+    plot template draws one curve per value of); for two classes, the positive class's alone."""
     import pandas as pd
     from sklearn import metrics
 
     roc, pr = [], []
     for index, cls in enumerate(classes):
-        if len(classes) == 2 and index == 0:
+        if positive is not None and cls != positive:
             continue
         truth = labels == cls
         fpr, tpr, _ = metrics.roc_curve(truth, probabilities[:, index])
@@ -120,7 +173,9 @@ def profile(frame: pd.DataFrame, *, features: Sequence[str], bins: int) -> dict[
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="lockship-evaluate", description=__doc__)
-    parser.add_argument("--params", default="params.yaml", help="params file with an 'evaluate' section")
+    parser.add_argument(
+        "--params", default="params.yaml", help="params file with an 'evaluate' section (profile_bins, positive_class)"
+    )
     parser.add_argument("--model", required=True, help="the model file (.skops)")
     parser.add_argument("--metadata", required=True, help="the model's metadata (JSON, from train)")
     parser.add_argument("--train", required=True, help="the training set, for the reference profile")
@@ -134,7 +189,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 @entrypoint
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    bins = read_profile_bins(args.params)
+    settings = read_settings(args.params)
     fingerprint(read_numerics(args.params))
     target, features = read_metadata(args.metadata)
     test = read_table(args.test)
@@ -146,21 +201,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     model = load_model(args.model)
     classes = list(model.classes_)
+    positive = positive_class(classes, settings.positive_class)
     probabilities = model.predict_proba(test_features)
     predicted = model.predict(test_features)
     labels = test[target].to_numpy()
-    roc, precision_recall = curves(labels, probabilities, classes)
+    roc, precision_recall = curves(labels, probabilities, classes, positive)
     import pandas as pd
 
     confusion = pd.DataFrame({"actual": labels, "predicted": predicted})
     plots = Path(args.plots)
     write_outputs(
         {
-            args.metrics: canonical_json(score(labels, predicted, probabilities, classes)),
+            args.metrics: canonical_json(score(labels, predicted, probabilities, classes, positive)),
             plots / "confusion.csv": csv_bytes(confusion),
             plots / "roc.csv": csv_bytes(roc),
             plots / "precision_recall.csv": csv_bytes(precision_recall),
-            args.profile: canonical_json(profile(train, features=features, bins=bins)),
+            args.profile: canonical_json(profile(train, features=features, bins=settings.profile_bins)),
         }
     )
     return 0

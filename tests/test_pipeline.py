@@ -52,7 +52,9 @@ def test_forced_reproduction_in_two_clones_is_byte_identical(reproduced: Path, t
 def test_dvc_reads_the_metrics_and_renders_the_plots(reproduced: Path) -> None:
     metrics = json.loads(run("dvc", "metrics", "show", "--json", cwd=reproduced).stdout)
     values = metrics[""]["data"]["metrics.json"]["data"]
-    assert sorted(values) == ["accuracy", "f1", "precision", "recall", "roc_auc"]
+    averaged = [f"{m}_{a}" for m in ("f1", "precision", "recall") for a in ("macro", "weighted")]
+    assert sorted(values) == sorted(["accuracy", "classes", "positive_class", "roc_auc", *averaged])
+    assert sorted(values["classes"]["1"]) == ["f1", "precision", "recall", "roc_auc", "support"]
     shown = run("dvc", "plots", "show", "--json", cwd=reproduced).stdout
     rendered = json.loads(shown)["data"]
     assert {"plots/confusion.csv", "ROC curve (test set)", "Precision-recall curve (test set)"} <= set(rendered)

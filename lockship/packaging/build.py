@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +110,16 @@ def _git(root: Path, *args: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """What a model directory and the image carry: the top-level figures. Per-class ones (a mapping) and
+    labels (text) stay in metrics.json."""
+    return {
+        str(key): float(value)
+        for key, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(read_text(path))
@@ -199,10 +210,9 @@ def package(
 
 def _metrics(path: Path) -> dict[str, float]:
     data = _read_json(path)
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise LockshipError(f"{path}: expected a JSON object of metrics")
-    # Flat numbers only: nested figures (per class) stay in metrics.json, not in labels and package.json.
-    return {str(key): float(value) for key, value in data.items() if isinstance(value, int | float)}
+    return headline_metrics(data)
 
 
 def _model_dir(root: Path, files: ModelFiles, lock: LockHash, signing_key: Ed25519PrivateKey | None) -> PackageInfo:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from lockship.core.data.schema import ColumnRule
 from lockship.core.model.directory import ModelDir
 from lockship.serving.linear import numeric_inputs
-from lockship.serving.tensors import NUMERIC_TYPES
+from lockship.serving.tensors import NUMERIC_TYPES, OUTPUTS, accepted_datatypes, feature_datatype
 
 _JSON_TYPES = {"int64": "integer", "float64": "number", "bool": "boolean", "str": "string"}
 INFER_DESCRIPTION = (
-    "The schema shows one record as a [1, F] tensor, because JSON Schema cannot tie the length of `data` "
-    "to `shape`. The server also takes N records: one [N, F] tensor (`data` flat in row-major order or "
-    "nested by row), or one [N] tensor per feature, named after it."
+    "The schema shows one record, because JSON Schema cannot tie the length of `data` to `shape`: for a model "
+    "whose features are all numbers, as a [1, F] tensor; for any other, as one [1] tensor per feature, named "
+    "after it (BYTES with JSON strings for string features, BOOL for booleans). The server also takes N records: "
+    "one [N] (or [N, 1]) tensor per feature in any order, or for an all-numeric model one [N, F] tensor in "
+    "training order; `data` is flat in row-major order or nested by row."
 )
 
 
@@ -50,23 +53,9 @@ def record_schema(model_dir: ModelDir) -> dict[str, Any]:
     }
 
 
-def _tensor_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["name", "shape", "datatype", "data"],
-        "properties": {
-            "name": {"type": "string"},
-            "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-            "datatype": {"type": "string", "example": "FP64"},
-            "parameters": {"type": "object"},
-            "data": {"type": "array"},
-        },
-    }
-
-
 def _row_tensor_schema(model_dir: ModelDir) -> dict[str, Any]:
     """One record as a [1, F] tensor: exactly what the server accepts, which a general [N, F] schema cannot say."""
-    values = [_value_schema(model_dir, f.name, nullable=False) for f in model_dir.features]
+    values = [_value_schema(model_dir, f.name, nullable=True) for f in model_dir.features]
     count = len(values)
     return {
         "type": "object",
@@ -81,6 +70,61 @@ def _row_tensor_schema(model_dir: ModelDir) -> dict[str, Any]:
     }
 
 
+def _feature_tensor_schema(model_dir: ModelDir, rule: ColumnRule) -> dict[str, Any]:
+    """One record's value of one feature as a [1] tensor named after it (BYTES for strings, BOOL for booleans)."""
+    return {
+        "type": "object",
+        "required": ["name", "shape", "datatype", "data"],
+        "properties": {
+            "name": {"type": "string", "enum": [rule.name]},
+            "shape": {"type": "array", "prefixItems": [{"const": 1}], "minItems": 1, "maxItems": 1},
+            "datatype": {"type": "string", "enum": sorted(accepted_datatypes(rule))},
+            "parameters": {"type": "object"},
+            "data": {
+                "type": "array",
+                "prefixItems": [_value_schema(model_dir, rule.name, nullable=True)],
+                "minItems": 1,
+                "maxItems": 1,
+            },
+        },
+    }
+
+
+def _infer_request(model_dir: ModelDir) -> dict[str, Any]:
+    """A numeric model's one record as a [1, F] tensor; any other model's as one [1] tensor per feature."""
+    names = [feature.name for feature in model_dir.features]
+    example = model_dir.package.example
+    if numeric_inputs(model_dir.schema, names):
+        inputs = {"type": "array", "minItems": 1, "maxItems": 1, "items": _row_tensor_schema(model_dir)}
+        tensors = [
+            {"name": "input-0", "shape": [1, len(names)], "datatype": "FP64", "data": [example[n] for n in names]}
+        ]
+    else:
+        rules = [rule for rule in (model_dir.schema.column(name) for name in names) if rule is not None]
+        schemas = [_feature_tensor_schema(model_dir, rule) for rule in rules]
+        inputs = {"type": "array", "prefixItems": schemas, "minItems": len(schemas), "maxItems": len(schemas)}
+        tensors = [
+            {"name": rule.name, "shape": [1], "datatype": feature_datatype(rule), "data": [example[rule.name]]}
+            for rule in rules
+        ]
+    return {
+        "type": "object",
+        "description": INFER_DESCRIPTION,
+        "required": ["inputs"],
+        "properties": {
+            "id": {"type": "string"},
+            "parameters": {"type": "object"},
+            "inputs": inputs,
+            "outputs": {
+                "type": "array",
+                "description": "The outputs to answer, by name; all of them when absent or empty.",
+                "items": {"type": "object", "required": ["name"], "properties": {"name": {"enum": list(OUTPUTS)}}},
+            },
+        },
+        "example": {"inputs": tensors},
+    }
+
+
 def add_request_bodies(document: dict[str, Any], model_dir: ModelDir, model_name: str) -> dict[str, Any]:
     """Put the `/predict` and v2 infer request bodies, and the one model name, into a generated OpenAPI document."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
@@ -91,21 +135,7 @@ def add_request_bodies(document: dict[str, Any], model_dir: ModelDir, model_name
         "additionalProperties": False,
         "properties": {"records": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Record"}}},
     }
-    names = [feature.name for feature in model_dir.features]
-    example_row = [model_dir.package.example[name] for name in names]
-    numeric = numeric_inputs(model_dir.schema, names)
-    tensors = (
-        {"type": "array", "minItems": 1, "maxItems": 1, "items": _row_tensor_schema(model_dir)}
-        if numeric
-        else {"type": "array", "minItems": 1, "items": _tensor_schema()}
-    )
-    schemas["InferRequest"] = {
-        "type": "object",
-        "description": INFER_DESCRIPTION,
-        "required": ["inputs"],
-        "properties": {"id": {"type": "string"}, "parameters": {"type": "object"}, "inputs": tensors},
-        "example": {"inputs": [{"name": "input-0", "shape": [1, len(names)], "datatype": "FP64", "data": example_row}]},
-    }
+    schemas["InferRequest"] = _infer_request(model_dir)
     bodies = {("/predict", "post"): "PredictRequest", ("/v2/models/{name}/infer", "post"): "InferRequest"}
     for (path, method), name in bodies.items():
         operation = document["paths"][path][method]

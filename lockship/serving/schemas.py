@@ -77,8 +77,11 @@ class ServerMetadata(BaseModel):
 
 class TensorMetadata(BaseModel):
     name: str
-    datatype: str
-    shape: list[int]
+    datatype: str = Field(
+        description="FP64 or INT64 for a numeric feature (any numeric datatype is accepted), BOOL for a boolean, "
+        "BYTES for a string (its values sent as JSON strings)."
+    )
+    shape: list[int] = Field(description="-1 stands for the batch's length.")
 
 
 class ModelMetadata(BaseModel):

@@ -9,7 +9,7 @@ import pytest
 from lockship.core.data.arrowcheck import read_csv_arrow, table_passes
 from lockship.core.data.schema import Schema, load_schema
 from lockship.core.data.validation import validate_file
-from lockship.hooks.check_data import governed_files, main
+from lockship.hooks.check_data import governed_files, main, may_hold
 from lockship.stages.validate import validate_files
 from tests.conftest import run
 
@@ -134,7 +134,9 @@ def load_schema_text(tmp_path: Path) -> Schema:
 @pytest.mark.parametrize(
     ("files", "args", "code", "expected"),
     [
-        ({}, ["data/a.csv"], 1, "schema.yaml: file not found"),
+        ({}, ["--require-schema", "data/a.csv"], 1,
+         "schema.yaml: file not found (--require-schema); write one with: lockship schema infer data/a.csv --target"),
+        ({}, ["--schema", "sub/schema.yaml", "data/a.csv"], 1, "sub/schema.yaml: file not found"),
         ({"schema.yaml": "files: [\n"}, ["data/a.csv"], 1, "schema.yaml:2:1: invalid YAML: "),
         ({"schema.yaml": SCHEMA, "data/a.csv": ""}, ["data/a.csv"], 1, "data/a.csv: file is empty"),
         ({"schema.yaml": SCHEMA}, ["data/a.csv"], 1, "data/a.csv: file not found"),
@@ -163,3 +165,143 @@ def test_bad_input_is_one_clear_line(
     lines = stderr_lines(capsys)
     assert len(lines) == 1 and lines[0].startswith(expected.format(cwd=tmp_path)), lines
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+# Data that DVC tracks: a staged `.dvc` file or dvc.lock stands for the data it records.
+
+PIPELINE = """\
+stages:
+  make:
+    cmd: python make.py
+    deps: [make.py]
+    outs:
+      - data/out.csv:
+          cache: false
+      - data/other.csv:
+          cache: false
+"""
+
+
+def write_maker(repo: Path, out: str, other: str) -> None:
+    (repo / "make.py").write_text(
+        f"open('data/out.csv', 'w').write({out!r})\nopen('data/other.csv', 'w').write({other!r})\n"
+    )
+
+
+def test_a_staged_dvc_file_stands_for_its_data(dvc_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.chdir(dvc_repo)
+    (dvc_repo / "schema.yaml").write_text(SCHEMA)
+    (dvc_repo / "data").mkdir()
+    (dvc_repo / "data" / "a.csv").write_text(GOOD.replace("160", "300"))
+    run("dvc", "add", "-q", "data/a.csv", cwd=dvc_repo)
+    run("git", "add", "-A", cwd=dvc_repo)
+    assert "data/a.csv" not in run("git", "ls-files", cwd=dvc_repo).stdout.split()
+    assert main([]) == 1
+    assert stderr_lines(capsys) == ["data/a.csv: row 2, column 'height': 300.0 is above the maximum 220.0"]
+    assert main(["data/a.csv.dvc"]) == 1
+    capsys.readouterr()
+    (dvc_repo / "data" / "a.csv").unlink()  # a clone without `dvc pull`
+    assert main(["data/a.csv.dvc"]) == 0
+    assert stderr_lines(capsys) == [
+        "note: data/a.csv: not in the work tree, not checked "
+        "(data/a.csv.dvc is staged; `dvc pull data/a.csv.dvc` to check it)"
+    ]
+
+
+def test_a_tracked_directory_stands_for_the_files_in_it_the_schema_governs(
+    dvc_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(dvc_repo)
+    (dvc_repo / "schema.yaml").write_text(SCHEMA.replace("data/*.csv", "data/raw/*.csv"))
+    (dvc_repo / "data" / "raw").mkdir(parents=True)
+    (dvc_repo / "data" / "raw" / "a.csv").write_text(GOOD)
+    (dvc_repo / "data" / "raw" / "b.csv").write_text(GOOD.replace("red", "pink"))
+    (dvc_repo / "data" / "raw" / "notes.txt").write_text("not data\n")
+    run("dvc", "add", "-q", "data/raw", cwd=dvc_repo)
+    assert main(["data/raw.dvc"]) == 1
+    assert stderr_lines(capsys) == [
+        "data/raw/b.csv: row 1, column 'colour': 'pink' is not an allowed value ('red', 'green', 'blue')"
+    ]
+    for name in ("a.csv", "b.csv", "notes.txt"):
+        (dvc_repo / "data" / "raw" / name).unlink()
+    (dvc_repo / "data" / "raw").rmdir()
+    assert main(["data/raw.dvc"]) == 0
+    assert stderr_lines(capsys) == [
+        "note: data/raw: not in the work tree, not checked "
+        "(data/raw.dvc is staged; `dvc pull data/raw.dvc` to check it)"
+    ]
+
+
+def test_a_staged_dvc_lock_stands_for_the_outs_that_changed_since_head(
+    dvc_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(dvc_repo)
+    (dvc_repo / "data").mkdir()
+    (dvc_repo / "dvc.yaml").write_text(PIPELINE)
+    bad = GOOD.replace("160", "300")
+    write_maker(dvc_repo, GOOD, bad)
+    run("dvc", "repro", "-q", cwd=dvc_repo)
+    run("git", "add", "-A", cwd=dvc_repo)
+    run("git", "commit", "-qm", "pipeline", cwd=dvc_repo)
+    (dvc_repo / "schema.yaml").write_text(SCHEMA)
+    write_maker(dvc_repo, GOOD.replace("red", "pink"), bad)
+    run("dvc", "repro", "-q", cwd=dvc_repo)
+    # Only dvc.lock is named: data/out.csv changed in it, data/other.csv (bad since HEAD) did not.
+    assert main(["dvc.lock"]) == 1
+    assert stderr_lines(capsys) == [
+        "data/out.csv: row 1, column 'colour': 'pink' is not an allowed value ('red', 'green', 'blue')"
+    ]
+
+
+def test_a_regenerated_output_commits_in_a_repo_without_a_schema(
+    dvc_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9 item 4: a repo that never asked for data validation is not blocked by check-data."""
+    monkeypatch.chdir(dvc_repo)
+    (dvc_repo / "data").mkdir()
+    (dvc_repo / "dvc.yaml").write_text(PIPELINE)
+    write_maker(dvc_repo, GOOD, GOOD)
+    run("dvc", "repro", "-q", cwd=dvc_repo)
+    run("git", "add", "-A", cwd=dvc_repo)
+    run("git", "commit", "-qm", "pipeline", cwd=dvc_repo)
+    write_maker(dvc_repo, GOOD.replace("160", "300"), GOOD)
+    run("dvc", "repro", "-q", cwd=dvc_repo)
+    run("git", "add", "-A", cwd=dvc_repo)
+    assert main(["data/out.csv", "dvc.lock"]) == 0
+    assert stderr_lines(capsys) == [
+        "note: schema.yaml: not found, so data files such as data/out.csv are not checked; to check them: "
+        "lockship schema infer data/out.csv --target <label column> (its `files:` patterns say what it governs)"
+    ]
+    assert main([]) == 0
+    assert main(["--require-schema"]) == 1
+    assert stderr_lines(capsys)[-1].startswith("schema.yaml: file not found (--require-schema)")
+    # Nothing asked for validation: a dvc.lock broken mid-edit is check-lock's to report, not check-data's.
+    (dvc_repo / "dvc.lock").write_text("schema: [\n")
+    assert main(["dvc.lock"]) == 0
+    assert main(["--require-schema", "dvc.lock"]) == 1
+    assert stderr_lines(capsys) == ["dvc.lock:2:1: invalid YAML: did not find expected node content"]
+
+
+def test_lock_out_paths_are_relative_to_their_stage_s_wdir(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(git_repo)
+    (git_repo / "sub" / "data").mkdir(parents=True)
+    (git_repo / "sub" / "schema.yaml").write_text(SCHEMA)
+    (git_repo / "sub" / "data" / "a.csv").write_text(GOOD.replace("160", "90"))
+    (git_repo / "dvc.yaml").write_text("stages:\n  s:\n    wdir: sub\n    cmd: 'true'\n    outs: [data/a.csv]\n")
+    (git_repo / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  s:\n    cmd: 'true'\n    outs:\n    - path: data/a.csv\n"
+        "      hash: md5\n      md5: 0123456789abcdef0123456789abcdef\n"
+    )
+    assert main(["--schema", "sub/schema.yaml", "dvc.lock"]) == 1
+    assert stderr_lines(capsys) == ["sub/data/a.csv: row 2, column 'height': 90.0 is below the minimum 100.0"]
+
+
+def test_may_hold_tells_which_folders_a_pattern_can_reach() -> None:
+    assert may_hold("data/raw", "data/raw/*.csv")
+    assert may_hold("data", "data/raw/*.csv")
+    assert may_hold("data/raw", "*.csv") and may_hold("x/y", "**/*.csv") and may_hold("data/x/y", "data/**/a.csv")
+    assert not may_hold("models", "data/*.csv")
+    assert not may_hold("data/raw", "data/*.csv")

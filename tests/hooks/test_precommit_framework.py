@@ -138,3 +138,28 @@ def test_guard_data_blocks_a_large_file_of_any_name(unpulled: Path) -> None:
     made, output = commit(unpulled, {"blob.txt": "x" * 600 * 1024})
     assert not made
     assert "blob.txt: 600 KB, over the 500 KB limit for files in git" in output
+
+
+def test_check_data_blocks_a_dvc_add_of_bad_data_and_notes_data_a_clone_lacks(
+    data_repo: Path, hooks_repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    run("dvc", "init", "-q", cwd=data_repo)
+    (data_repo / "data").mkdir()
+    (data_repo / "data" / "a.csv").write_text("height,label\n150,0\n300,1\n")
+    run("dvc", "add", "-q", "data/a.csv", cwd=data_repo)
+    made, output = commit(data_repo, {})
+    assert not made
+    assert "data/a.csv: row 2, column 'height': 300.0 is above the maximum 220.0" in output
+    (data_repo / "data" / "a.csv").write_text("height,label\n150,0\n200,1\n")
+    run("dvc", "add", "-q", "data/a.csv", cwd=data_repo)
+    made, output = commit(data_repo, {})
+    assert made, output
+    # A clone without `dvc pull`: a change to the .dvc file commits, with a note that its data was not checked.
+    clone = tmp_path / "clone"
+    run("git", "clone", "-q", str(data_repo), str(clone), cwd=tmp_path)
+    assert not (clone / "data" / "a.csv").exists()
+    use_hooks(clone, hooks_repo, [{"id": "check-data", "verbose": True}])
+    dvc_file = (clone / "data" / "a.csv.dvc").read_text()
+    made, output = commit(clone, {"data/a.csv.dvc": dvc_file + "desc: heights\n"})
+    assert made, output
+    assert "note: data/a.csv: not in the work tree, not checked" in output

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from lockship.packaging.assemble import assemble_model_dir
+from lockship.packaging.build import headline_metrics
 from lockship.stages import evaluate, prepare, train
 from tests.conftest import REPO_ROOT
 
@@ -72,10 +73,15 @@ def build_model_dir(work: Path, target: Path, *, params: Path | None = None) -> 
         profile_path=work / "profile.json",
         lock_hash=LOCK_HASH,
         params={"train": {"estimator": "logistic_regression", "seed": 42}},
-        metrics=json.loads((work / "metrics.json").read_text()),
+        metrics=scalar_metrics(work / "metrics.json"),
         example={str(name): float(value) for name, value in first.items()},
     )
     return target
+
+
+def scalar_metrics(path: Path) -> dict[str, float]:
+    """metrics.json's top-level figures, as packaging puts them in package.json (per-class ones and labels stay out)."""
+    return headline_metrics(json.loads(path.read_text()))
 
 
 def rehash(model_dir: Path, name: str) -> None:
@@ -161,3 +167,22 @@ def server(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def client(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def mixed_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stages' outputs for a table of numbers, strings, booleans and missing strings; model-dir/ inside."""
+    from tests.serving.mixed_data import build_mixed_model_dir
+
+    work = tmp_path_factory.mktemp("mixed")
+    build_mixed_model_dir(work)
+    return work
+
+
+@pytest.fixture(scope="session")
+def mixed_server(mixed_work: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A single-worker server for the mixed-data model."""
+    started = start_server(mixed_work / "model-dir", tmp_path_factory.mktemp("mixed-log"), "--workers", "1")
+    assert started.process.poll() is None, started.output()
+    yield started
+    started.stop()

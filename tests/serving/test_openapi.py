@@ -39,6 +39,17 @@ def test_schemathesis_finds_no_server_error_and_no_conformance_failure(server: S
     assert "No issues found" in result.stdout
 
 
+def test_schemathesis_finds_no_failure_in_the_mixed_data_infer_body(mixed_server: Server, tmp_path: Path) -> None:
+    # The per-feature tensor schema (BYTES, BOOL, a nullable string) against the server that reads it.
+    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    options = ["--checks", "all", "--max-examples", "20", "--seed", "1", "--request-timeout", "10",
+               "--phases", "examples,coverage,fuzzing", "--include-path", "/v2/models/{name}/infer",
+               "--report-dir", str(tmp_path)]  # fmt: skip
+    result = run(st, "run", f"{mixed_server.url}/openapi.json", *options, cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✅ Coverage" in result.stdout and "No issues found" in result.stdout
+
+
 def test_flagged_ranges_and_nullable_features_are_not_refused_by_the_body_schema(trained: Trained) -> None:
     import dataclasses
 

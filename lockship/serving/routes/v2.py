@@ -9,7 +9,6 @@ from fastapi import APIRouter, Response
 
 from lockship import __version__
 from lockship.serving.dependencies import BodyDep, NamedModelDep
-from lockship.serving.problems import Problem, RequestError
 from lockship.serving.routes.predict import ERRORS
 from lockship.serving.schemas import (
     ErrorResponse,
@@ -19,12 +18,10 @@ from lockship.serving.schemas import (
     ServerMetadata,
     TensorMetadata,
 )
-from lockship.serving.service import Service
+from lockship.serving.tensors import PREDICT_OUTPUT, PROBA_OUTPUT, decode_infer, feature_datatype
 
 router = APIRouter(prefix="/v2", tags=["v2 inference protocol"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No model of that name."}}
-PREDICT_OUTPUT = "predict"
-PROBA_OUTPUT = "predict_proba"
 
 
 def _datatype(labels: list[Any]) -> str:
@@ -46,13 +43,13 @@ async def server_metadata() -> ServerMetadata:
 @router.get("/models/{name}", response_model=ModelMetadata, responses=NOT_FOUND)
 async def model_metadata(service: NamedModelDep) -> ModelMetadata:
     """The model's version (the lock hash's first 12 hex digits), input tensors and output tensors."""
-    features = service.model_dir.features
+    rules = service.decoder.rules
     count = len(service.predictor.classes)
     return ModelMetadata(
         name=service.config.model_name,
         versions=[service.version],
         platform="sklearn",
-        inputs=[TensorMetadata(name=f.name, datatype="FP64", shape=[-1]) for f in features],
+        inputs=[TensorMetadata(name=rule.name, datatype=feature_datatype(rule), shape=[-1]) for rule in rules],
         outputs=[
             TensorMetadata(name=PREDICT_OUTPUT, datatype=_datatype(service.predictor.classes), shape=[-1]),
             TensorMetadata(name=PROBA_OUTPUT, datatype="FP64", shape=[-1, count]),
@@ -68,38 +65,28 @@ async def model_ready(service: NamedModelDep) -> ModelReady:
 
 @router.post("/models/{name}/infer", response_model=InferResponse, responses={**ERRORS, **NOT_FOUND})
 async def infer(service: NamedModelDep, body: BodyDep) -> Response:
-    """Predict from one [N, features] FP64 tensor in training order, or one [N] tensor per feature by name."""
-    decoder = service.decoder
-    request, refused = decoder.parse(body)
-    if not isinstance(request, dict) or "inputs" not in request:
-        decoder.strict(refused)
-        raise RequestError(422, Problem("expected a JSON object with 'inputs', a list of tensors"))
-    identifier = request.get("id")
-    if "id" in request and not isinstance(identifier, str):
-        raise RequestError(422, Problem("'id' must be a string"))
-    if "parameters" in request and not isinstance(request["parameters"], dict):
-        raise RequestError(422, Problem("'parameters' must be an object"))
-    inputs = decoder.tensors(request["inputs"])
-    decoder.strict(refused)  # e.g. an 'id' holding a lone surrogate, which no JSON answer can echo
-    return _respond(service, inputs, identifier)
-
-
-def _respond(service: Service, inputs: Any, identifier: str | None) -> Response:
-    prediction = service.predict(inputs)
-    labels = service.labels(prediction)
+    """Predict from one [N] tensor per feature by name (BYTES for strings), or one [N, features] numeric tensor."""
+    request = decode_infer(service.decoder, body)
+    prediction = service.predict(request.inputs)
     rows, classes = prediction.probabilities.shape
+    outputs = {
+        PREDICT_OUTPUT: {
+            "name": PREDICT_OUTPUT,
+            "shape": [rows],
+            "datatype": _datatype(service.predictor.classes),
+            "data": service.labels(prediction),
+        },
+        PROBA_OUTPUT: {
+            "name": PROBA_OUTPUT,
+            "shape": [rows, classes],
+            "datatype": "FP64",
+            "data": prediction.probabilities.ravel(),
+        },
+    }
     payload = {
         "model_name": service.config.model_name,
         "model_version": service.version,
-        "id": identifier,
-        "outputs": [
-            {"name": PREDICT_OUTPUT, "shape": [rows], "datatype": _datatype(service.predictor.classes), "data": labels},
-            {
-                "name": PROBA_OUTPUT,
-                "shape": [rows, classes],
-                "datatype": "FP64",
-                "data": prediction.probabilities.ravel(),
-            },
-        ],
+        "id": request.id,
+        "outputs": [outputs[name] for name in request.outputs],
     }
     return Response(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
