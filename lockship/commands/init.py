@@ -33,7 +33,7 @@ class Plan:
 
 def plan(root: Path, *, data: str, target: str, test_size: float, seed: int, min_rows: int) -> Plan:
     """The files for `data` in `root`: read the data, propose drops, infer the schema of the prepared columns."""
-    from lockship.commands.init_files import PACKAGE_GITIGNORE, dvc_yaml, params_yaml
+    from lockship.commands.init_files import PACKAGE_GITIGNORE, PER_CLASS_TEMPLATE, dvc_yaml, params_yaml
     from lockship.commands.schema_infer import infer_schema
     from lockship.core.data.features import FeatureRules, apply_rules, proposed_drops
     from lockship.core.data.schema import schema_yaml
@@ -53,6 +53,7 @@ def plan(root: Path, *, data: str, target: str, test_size: float, seed: int, min
         "dvc.yaml": dvc_yaml(data=data),
         "schema.yaml": schema_yaml(schema),
         "package/.gitignore": PACKAGE_GITIGNORE,
+        ".dvc/plots/per_class.json": PER_CLASS_TEMPLATE,
     }
     dropped = ", ".join(f"'{name}'" for name in sorted(proposals)) or "none"
     notes = {
@@ -60,6 +61,7 @@ def plan(root: Path, *, data: str, target: str, test_size: float, seed: int, min
         "dvc.yaml": "the pipeline: prepare, validate, train, evaluate, package",
         "schema.yaml": f"{len(schema.columns)} columns of the prepared data; values outside what was seen are flagged",
         "package/.gitignore": "keeps this machine's build facts out of git",
+        ".dvc/plots/per_class.json": "the plot template that draws one ROC and precision-recall curve per class",
     }
     return Plan(files, notes)
 

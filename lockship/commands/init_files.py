@@ -178,7 +178,44 @@ stages:
       - models/serve
       - package/image.json:
           cache: false
+
+plots:
+  - plots/confusion.csv:
+      title: Confusion matrix (test set)
+      template: confusion
+      x: predicted
+      y: actual
+  # One curve per class: .dvc/plots/per_class.json colours the lines by the files' `class` column.
+  - ROC curve (test set):
+      template: per_class
+      x: fpr
+      y:
+        plots/roc.csv: tpr
+  - Precision-recall curve (test set):
+      template: per_class
+      x: recall
+      y:
+        plots/precision_recall.csv: precision
 """
 
 
 PACKAGE_GITIGNORE = "# This machine's build facts: not part of the lock.\n/build.json\n"
+
+# The Vega-Lite template of lockship's own .dvc/plots/per_class.json (a test keeps the two the same).
+PER_CLASS_TEMPLATE = """\
+{
+  "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+  "description": "lockship: one line per value of the data's `class` column (one-vs-rest curves), dashed by revision.",
+  "data": {"values": "<DVC_METRIC_DATA>"},
+  "title": {"text": "<DVC_METRIC_TITLE>", "anchor": "middle"},
+  "width": 300,
+  "height": 300,
+  "mark": {"type": "line", "tooltip": {"content": "data"}},
+  "encoding": {
+    "x": {"field": "<DVC_METRIC_X>", "type": "quantitative", "title": "<DVC_METRIC_X_LABEL>"},
+    "y": {"field": "<DVC_METRIC_Y>", "type": "quantitative", "title": "<DVC_METRIC_Y_LABEL>"},
+    "color": {"field": "class", "type": "nominal", "title": "class"},
+    "strokeDash": {"field": "rev", "type": "nominal", "title": "revision"}
+  }
+}
+"""

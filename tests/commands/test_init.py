@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from lockship.commands.init_files import PER_CLASS_TEMPLATE
 from lockship.stages.estimators import ESTIMATORS
 from tests.commands.test_install import make_lockship_url
-from tests.conftest import run
+from tests.conftest import REPO_ROOT, run
 from tests.serving.conftest import start_server
 
 ROWS = 300
@@ -102,7 +103,11 @@ def test_init_then_every_estimator_reproduces_and_serves(project: tuple[Path, st
         assert json.loads((repo / "models/serve/package.json").read_text())["params"]["train"]["estimator"] == estimator
         serve_and_probe(repo, tmp_path / estimator)
     metrics = json.loads((repo / "metrics.json").read_text())
-    assert 0 < metrics["accuracy"] <= 1
+    assert 0 < metrics["accuracy"] <= 1 and sorted(metrics["classes"]) == ["mild", "none", "severe"]
+    shown = json.loads(run("dvc", "plots", "show", "--json", cwd=repo).stdout)["data"]
+    roc = shown["ROC curve (test set)"][0]["content"]
+    assert roc["encoding"]["color"]["field"] == "class"
+    assert {point["class"] for point in roc["data"]["values"]} == {"mild", "none", "severe"}
 
 
 def serve_and_probe(repo: Path, log_dir: Path) -> None:
@@ -162,3 +167,7 @@ def test_init_never_overwrites_without_force_and_installs_hooks(git_repo: Path, 
     code, _, err = lockship("init", "--data", "table.csv", "--target", "label", "--no-hooks", cwd=git_repo,
                             check=False)  # fmt: skip
     assert code == 2 and err.startswith("table.csv: no column 'label' (--target); columns are: Patient ID, row,")
+
+
+def test_the_plot_template_init_writes_is_lockships_own() -> None:
+    assert (REPO_ROOT / ".dvc" / "plots" / "per_class.json").read_text() == PER_CLASS_TEMPLATE
