@@ -13,8 +13,8 @@ export DVC_NO_ANALYTICS := 1
 run: setup
 	dvc repro
 	dvc metrics show
-	@# package/image.json is committed, so a fresh clone's `dvc repro` finds the package stage up to
-	@# date although this machine has no image yet: run it once more; it builds or finds the image.
+	@# The package stage's outputs may come from the DVC cache although this machine has no image
+	@# yet: run it once more; it builds or finds the image.
 	dvc repro --single-item --force package
 
 # Then prove that the committed pipeline reproduces its dvc.lock, re-run from scratch beside this checkout.

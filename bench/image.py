@@ -35,7 +35,8 @@ STAGE = [sys.executable, "-m", "lockship.stages.package"]
 ARGS = [
     *("--params", "params.yaml", "--model", "models/model.skops", "--metadata", "models/metadata.json"),
     *("--schema", "schema.yaml", "--profile", "reports/profile.json", "--metrics", "metrics.json"),
-    *("--example", "data/prepared/test.csv", "--image", "package/image.json", "--build", "package/build.json"),
+    *("--example", "data/prepared/test.csv", "--model-dir", "models/serve"),
+    *("--image", "package/image.json", "--build", "package/build.json"),
 ]
 
 

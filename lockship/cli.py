@@ -20,6 +20,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("guard-data",): ("lockship.hooks.guard_data", "block data and model files committed to git, not DVC"),
     ("gate-metrics",): ("lockship.hooks.gate_metrics", "compare pushed metrics with the target branch's"),
     ("check-remote",): ("lockship.hooks.check_remote", "check the DVC remote holds every pushed output"),
+    ("init",): ("lockship.commands.init", "set up DVC, the pipeline, schema and hooks for a data file"),
     ("install",): ("lockship.commands.install", "add lockship's hooks to a repository"),
     ("uninstall",): ("lockship.commands.uninstall", "remove lockship's hooks from a repository"),
     ("serve",): ("lockship.commands.serve", "serve a model directory over HTTP"),

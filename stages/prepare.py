@@ -1,13 +1,19 @@
-"""prepare: load the source data and split it into train and test sets, stratified by the target."""
+"""prepare: load the source data, choose its feature columns, and split it into train and test sets,
+stratified by the target.
+
+Which columns become features (`prepare.columns.keep`/`drop`, `prepare.dates`): see
+lockship.core.data.features.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lockship.core.data.features import FeatureRules, apply_rules, read_rules
 from lockship.core.data.tabular import csv_bytes, read_table
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import write_outputs
@@ -27,6 +33,7 @@ class PrepareParams:
     target: str
     test_size: float
     seed: int
+    features: FeatureRules = field(default_factory=FeatureRules)
 
 
 def read_params(path: str) -> PrepareParams:
@@ -36,6 +43,7 @@ def read_params(path: str) -> PrepareParams:
         target=section.get("target", str),
         test_size=section.get("test_size", float, exclusive_minimum=0.0, exclusive_maximum=1.0),
         seed=section.get("seed", int, minimum=0, maximum=2**32 - 1),
+        features=read_rules(section),
     )
     section.check()
     return params
@@ -106,7 +114,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     params = read_params(args.params)
-    frame = load_source(params.source)
+    frame = apply_rules(load_source(params.source), params.features, target=params.target, where=args.params)
     train, test = split(frame, source=params.source, target=params.target, test_size=params.test_size, seed=params.seed)
     write_outputs({args.train: csv_bytes(train), args.test: csv_bytes(test)})
     return 0

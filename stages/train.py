@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,8 +103,12 @@ def model_metadata(
     model_sha256: str,
     classes: Sequence[Any],
     environment: dict[str, Any],
+    ignores_unknown: Collection[str] = (),
 ) -> dict[str, Any]:
-    """What the model was made from: data digest, params, features, the pinned numerics. No clock, no host."""
+    """What the model was made from: data digest, params, features, the pinned numerics. No clock, no host.
+
+    A feature in `ignores_unknown` is marked `"unknown": "ignore"`: its encoder ignores categories it never saw.
+    """
     features = frame.drop(columns=[params.target])
     return {
         "estimator": params.estimator,
@@ -112,11 +116,24 @@ def model_metadata(
         "seed": params.seed,
         "target": params.target,
         "classes": [c.item() if hasattr(c, "item") else c for c in classes],
-        "features": [{"name": str(name), "dtype": str(dtype)} for name, dtype in features.dtypes.items()],
+        "features": [
+            {"name": str(name), "dtype": str(dtype)} | ({"unknown": "ignore"} if str(name) in ignores_unknown else {})
+            for name, dtype in features.dtypes.items()
+        ],
         "data": {"train": {"path": train_path, "md5": file_digest(train_path), "rows": len(frame)}},
         "model": {"sha256": model_sha256},
         "environment": environment,
     }
+
+
+def ignored_unknowns(pipeline: Pipeline) -> set[str]:
+    """The features whose fitted encoder ignores unseen categories (one-hot with handle_unknown='ignore')."""
+    ignored: set[str] = set()
+    for _, transformer, columns in pipeline.named_steps["preprocess"].transformers_:
+        steps = getattr(transformer, "steps", [])
+        if any(getattr(step, "handle_unknown", None) in ("ignore", "infrequent_if_exist") for _, step in steps):
+            ignored.update(str(column) for column in columns)
+    return ignored
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -154,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_sha256=hashlib.sha256(model).hexdigest(),
         classes=pipeline.classes_,
         environment=environment,
+        ignores_unknown=ignored_unknowns(pipeline),
     )
     write_outputs({args.model: model, args.metadata: canonical_json(info)})
     return 0

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lockship.core.data.schema import Schema, load_schema
-from lockship.core.data.validation import format_violations, validate_file
+from lockship.core.data.validation import format_violations, total_rows_problem, validate_file
 from lockship.core.errors import LockshipError, entrypoint
 from lockship.core.fsio import canonical_json, write_outputs
 from lockship.core.params import load_section
@@ -39,6 +39,9 @@ def validate_files(paths: Sequence[str], schema: Schema, *, max_reported: int) -
             continue
         problems.extend(format_violations(path, checked.violations, max_reported))
         reports.append(FileReport(path=path, rows=checked.rows, columns=checked.columns))
+    total = total_rows_problem(sum(report.rows for report in reports), len(paths), schema)
+    if total is not None and len(reports) == len(paths):
+        problems.append(f"{', '.join(paths)}: {total}")
     if problems:
         raise LockshipError(*problems)
     return reports

@@ -44,7 +44,7 @@ def assemble_model_dir(
     lock_hash: str,
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
-    example: Mapping[str, Scalar],
+    example: Mapping[str, Scalar | None],
     signing_key: Ed25519PrivateKey | None = None,
 ) -> PackageInfo:
     """Write the model directory at `target_dir` (all at once) with the example's probabilities and any fast path.
@@ -54,16 +54,16 @@ def assemble_model_dir(
     metadata = read_metadata(metadata_path)
     names = [feature.name for feature in metadata.features]
     pipeline = pipeline_predictor(load_model(model_path), names, metadata.classes, where=os.fspath(model_path))
-    import pandas as pd
+    from lockship.serving.frames import input_frame
 
+    schema = load_schema(schema_path)
     missing = [name for name in names if name not in example]
     if missing:
         raise LockshipError(f"{os.fspath(metadata_path)}: the example row lacks feature(s) {', '.join(missing)}")
     try:
-        probabilities = pipeline.predict_frame(pd.DataFrame({name: [example[name]] for name in names}))
+        probabilities = pipeline.predict_frame(input_frame([[example[name] for name in names]], names, schema))
     except Exception as error:  # the model's own failure on a valid row: nothing to package
         raise LockshipError(f"{os.fspath(model_path)}: cannot predict the example row: {error}") from error
-    schema = load_schema(schema_path)
     fast: FastPath | None = None
     if numeric_inputs(schema, names):
         profile = read_json(profile_path).data

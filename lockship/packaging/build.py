@@ -10,7 +10,6 @@ size, builder, base digest, the revision it was built at) go to `build.json`, wh
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -31,12 +30,15 @@ from lockship.packaging import baselock
 from lockship.packaging.base import cache_dir, resolve_base
 from lockship.packaging.builders import Builder, ImageFacts
 from lockship.packaging.containerfile import ImageSpec, containerfile, labels
+from lockship.packaging.example import example_row
 from lockship.packaging.layers import app_layer, bytecode_layer, prune_cache, site_layer
 from lockship.packaging.requirements import runtime_lock
 from lockship.packaging.tarball import MTIME
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from lockship.core.model.info import PackageInfo
 
 LOCK_HASH_LABEL = "dev.lockship.lock-hash"
 # The fingerprint of the key that signed the model directory inside: the lock hash does not cover the key,
@@ -63,16 +65,18 @@ class ModelFiles:
     schema: Path
     profile: Path
     metrics: Path
-    example: Path  # a data file whose first row is the image's smoke-test input
+    example: Path  # a data file holding the smoke-test input row (see `example_row`)
+    model_dir: Path  # where the model directory is written: the workspace copy the image holds too
+    example_row: int | None = None  # the example's data row (from 1), else chosen by `example_row`
 
 
 @dataclass(frozen=True)
 class Result:
     image: str  # name:tag, what `podman run` takes
     lock: LockHash
-    facts: ImageFacts
-    builder: str
-    built: bool  # False when an image with this tag and lock hash was already there
+    facts: ImageFacts | None  # None when no image was built (no builder)
+    builder: str  # "none" when no image was built
+    built: bool  # False when an image with this tag and lock hash was already there, or none was built
     base_digest: str | None
     seconds: float
     revision: str | None = None  # HEAD when the image was built; None when it was found
@@ -81,6 +85,8 @@ class Result:
         return {"image": self.image, "lock_hash": self.lock.digest}
 
     def build_json(self) -> dict[str, Any]:
+        if self.facts is None:
+            return {"image": None, "builder": "none", "built": False, "revision": self.revision}
         return {
             "image": self.image,
             "image_id": f"sha256:{self.facts.id}",
@@ -121,27 +127,6 @@ def _read_json(path: Path) -> Any:
         raise LockshipError(f"{path}: invalid JSON: {error}") from error
 
 
-def example_row(path: Path, metadata: Path) -> dict[str, Any]:
-    """The first row of a data file, as JSON scalars, with the features the model was trained on."""
-    from lockship.core.data.tabular import read_table
-
-    info = _read_json(metadata)
-    try:
-        features = [str(feature["name"]) for feature in info["features"]]
-    except (KeyError, TypeError) as error:
-        raise LockshipError(f"{metadata}: not a lockship model metadata file ({error})") from error
-    frame = read_table(path)
-    missing = [name for name in features if name not in frame.columns]
-    if missing or frame.empty:
-        raise LockshipError(f"{path}: no row with the model's features ({', '.join(missing) or 'no data rows'})")
-    row = frame.iloc[0]
-    values = {name: row[name].item() if hasattr(row[name], "item") else row[name] for name in features}
-    bad = [name for name, value in values.items() if isinstance(value, float) and not math.isfinite(value)]
-    if bad:
-        raise LockshipError(f"{path}: the first row has missing values in {', '.join(bad)}")
-    return values
-
-
 def locked_params(root: Path, lock: LockHash) -> dict[str, Any]:
     """The params of the upstream stages as dvc.lock records them (other files' keys prefixed `file:`)."""
     entries = load_lock(str(root), "dvc.lock")
@@ -158,24 +143,29 @@ def package(
     settings: Settings,
     files: ModelFiles,
     *,
-    builder: Builder,
+    builder: Builder | None,
     timestamp: int | None = None,
     base_lock: Path,
     force: bool = False,
     cache: Path | None = None,
     signing_key: Ed25519PrivateKey | None = None,
 ) -> Result:
-    """Build the image unless one with this tag and lock hash already exists; return what it is.
+    """Write the model directory, then build the image from it unless one with this tag and lock hash exists.
 
-    With `signing_key`, the model directory in the image is signed (package.json.sig).
+    With `builder` None only the model directory is written (`lockship serve` serves it as it is); with
+    `signing_key`, the model directory is signed (package.json.sig).
     """
     started = time.monotonic()
     signer = None if signing_key is None else fingerprint(signing_key.public_key())
     cache = cache or cache_dir()
     # Before the lock hash, which would only say the file is missing, not how to make it.
-    locked_base = baselock.load(base_lock)
+    locked_base = None if builder is None else baselock.load(base_lock)
     lock = lock_hash(root, stage="package")
     image = f"{settings.name}:{lock.tag}"
+    revision = _git(root, "rev-parse", "HEAD")  # for build.json only
+    packaged = _model_dir(root, files, lock, signing_key)
+    if builder is None or locked_base is None:
+        return Result(image, lock, None, "none", False, None, time.monotonic() - started, revision)
     ref = local_ref(builder, image)
     existing = None if force else builder.inspect(ref)
     if (
@@ -185,34 +175,19 @@ def package(
     ):
         return Result(image, lock, existing, builder.name, False, None, time.monotonic() - started)
 
-    from lockship.packaging.assemble import assemble_model_dir
-
     # Not HEAD's commit time: a commit that leaves the lock unchanged keeps the tag, so it must keep the image.
     stamp = MTIME if timestamp is None else timestamp
-    revision = _git(root, "rev-parse", "HEAD")  # for build.json only
     base = resolve_base(settings.base, locked_base, where=str(base_lock), cache=cache)
-    metrics = headline_metrics(_read_json(files.metrics))
+    metrics = _metrics(files.metrics)
     with tempfile.TemporaryDirectory(prefix="lockship-package-") as scratch:
         context = Path(scratch)
-        packaged = assemble_model_dir(
-            context / "model",
-            model_path=files.model,
-            metadata_path=files.metadata,
-            schema_path=files.schema,
-            profile_path=files.profile,
-            lock_hash=lock.digest,
-            params=locked_params(root, lock),
-            metrics=metrics,
-            example=example_row(files.example, files.metadata),
-            signing_key=signing_key,
-        )
         # A model with a verified fast path (linear or trees) is served without scikit-learn: leave it out of the image.
         fast = packaged.linear_sha256 or packaged.trees_sha256
         runtime = settings.runtime + (() if fast else settings.pipeline_runtime)
         requirements, _ = runtime_lock(root / "requirements.lock", runtime)
         site, site_tar = site_layer(requirements, cache=cache)
-        bytecode = bytecode_layer(site, root, context / "model", cache=cache)
-        app_layer(context / "app.tar", root=root, model_dir=context / "model")
+        bytecode = bytecode_layer(site, root, files.model_dir, cache=cache)
+        app_layer(context / "app.tar", root=root, model_dir=files.model_dir)
         _link(site_tar, context / "site.tar")
         _link(bytecode, context / "bytecode.tar")
         if base.rootfs is not None:
@@ -232,6 +207,31 @@ def package(
         raise LockshipError(f"{builder.name}: built {ref} but cannot find it in the store")
     prune_cache(cache)
     return Result(image, lock, facts, builder.name, True, base.digest, time.monotonic() - started, revision)
+
+
+def _metrics(path: Path) -> dict[str, float]:
+    data = _read_json(path)
+    if not isinstance(data, Mapping):
+        raise LockshipError(f"{path}: expected a JSON object of metrics")
+    return headline_metrics(data)
+
+
+def _model_dir(root: Path, files: ModelFiles, lock: LockHash, signing_key: Ed25519PrivateKey | None) -> PackageInfo:
+    """The model directory at `files.model_dir`: the stages' outputs plus what the server checks itself against."""
+    from lockship.packaging.assemble import assemble_model_dir
+
+    return assemble_model_dir(
+        files.model_dir,
+        model_path=files.model,
+        metadata_path=files.metadata,
+        schema_path=files.schema,
+        profile_path=files.profile,
+        lock_hash=lock.digest,
+        params=locked_params(root, lock),
+        metrics=_metrics(files.metrics),
+        example=example_row(files.example, files.metadata, row=files.example_row),
+        signing_key=signing_key,
+    )
 
 
 def _link(source: Path, target: Path) -> None:

@@ -29,7 +29,17 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from lockship.serving.logformat import FLOAT64, JSON, LOCK_NAME, LOG_NAME, Entry, append_whole, header_line, rotate
+from lockship.serving.logformat import (
+    FLOAT64,
+    JSON,
+    LOCK_NAME,
+    LOG_NAME,
+    Entry,
+    Flagged,
+    append_whole,
+    header_line,
+    rotate,
+)
 from lockship.serving.logformat import LoggedBatch as LoggedBatch
 from lockship.serving.logformat import Skipped as Skipped
 from lockship.serving.logformat import log_files as log_files
@@ -67,7 +77,8 @@ class InputLog:
         self.on_drop = on_drop
         # A quarter of the cap at most, so even a tiny cap keeps whole entries.
         self._entry_rows = max(1, min(ENTRY_ROWS, config.max_bytes // (32 * max(1, len(self.features)))))
-        self._pending: list[tuple[float, Any, int]] = []  # arrival, rows, bytes counted in the queue
+        # arrival, rows, bytes counted in the queue, flagged values (record, feature, reason)
+        self._pending: list[tuple[float, Any, int, Flagged]] = []
         self._rows = 0
         self._queued = 0  # bytes of the pending batches and of the entries still waiting for the lock
         self._backlog: list[Entry] = []
@@ -89,13 +100,16 @@ class InputLog:
         self._thread = threading.Thread(target=self._run, name="lockship-input-log", daemon=True)
         self._thread.start()
 
-    def append(self, rows: Any, count: int) -> None:
-        """Queue a batch (a numpy matrix, not to be changed afterwards, or a list of row lists); never blocks on I/O."""
+    def append(self, rows: Any, count: int, flagged: Flagged = ()) -> None:
+        """Queue a batch (a numpy matrix, not to be changed afterwards, or a list of row lists); never blocks on I/O.
+
+        A batch with `flagged` values (record, feature, reason) becomes an entry of its own whose header lists them.
+        """
         size = rows.nbytes if isinstance(rows, np.ndarray) else count * len(self.features) * JSON_VALUE_BYTES
         with self._lock:
             full = self._queued + size > self.config.queue_bytes
             if not full:
-                self._pending.append((time.time(), rows, size))
+                self._pending.append((time.time(), rows, size, flagged))
                 self._rows += count
                 self._queued += size
         if full:
@@ -159,7 +173,7 @@ class InputLog:
 
     def _recount(self) -> None:
         with self._lock:
-            self._queued = sum(entry.size for entry in self._backlog) + sum(size for _, _, size in self._pending)
+            self._queued = sum(entry.size for entry in self._backlog) + sum(pending[2] for pending in self._pending)
 
     def _try_lock(self, deadline: float) -> IO[str] | None:
         lock = open(self.config.directory / LOCK_NAME, "a")  # noqa: SIM115 (closed by the caller or below)
@@ -173,18 +187,21 @@ class InputLog:
                     return None
                 time.sleep(LOCK_RETRY_SECONDS)
 
-    def _entries(self, pending: list[tuple[float, Any, int]]) -> list[Entry]:
+    def _entries(self, pending: list[tuple[float, Any, int, Flagged]]) -> list[Entry]:
         entries: list[Entry] = []
         group: list[Any] = []
         grouped, first = 0, 0.0
-        for stamp, rows, _ in pending:
-            if not isinstance(rows, np.ndarray):
+        for stamp, rows, _, flagged in pending:
+            if not isinstance(rows, np.ndarray) or flagged:
                 if group:
                     entries.append(self._numeric(first, group))
                     group, grouped = [], 0
+                if isinstance(rows, np.ndarray):  # flagged rows keep their record numbers: an entry of their own
+                    entries.append(self._numeric(stamp, [rows], flagged))
+                    continue
                 time.sleep(0)  # orjson holds the GIL for a whole batch: let the event loop in between
                 payload = orjson.dumps(rows)
-                header = header_line(stamp, self.features, len(rows), JSON, len(payload))
+                header = header_line(stamp, self.features, len(rows), JSON, len(payload), flagged)
                 entries.append(Entry(header, payload, len(rows)))
                 continue
             start = 0
@@ -202,11 +219,12 @@ class InputLog:
             entries.append(self._numeric(first, group))
         return entries
 
-    def _numeric(self, stamp: float, group: list[Any]) -> Entry:
+    def _numeric(self, stamp: float, group: list[Any], flagged: Flagged = ()) -> Entry:
         # One copy at most (none for a lone C-contiguous float64 batch), and the requests' matrices never change.
         matrix = np.ascontiguousarray(np.concatenate(group) if len(group) > 1 else group[0], dtype="<f8")
         payload = matrix.data.cast("B")
-        return Entry(header_line(stamp, self.features, len(matrix), FLOAT64, len(payload)), payload, len(matrix))
+        header = header_line(stamp, self.features, len(matrix), FLOAT64, len(payload), flagged)
+        return Entry(header, payload, len(matrix))
 
     def _write(self, entries: list[Entry]) -> None:
         """Append whole entries (the caller holds the lock), rotating first when they would pass the cap."""

@@ -24,9 +24,19 @@ from msgspec.structs import astuple
 
 from lockship.core.data.schema import ColumnRule
 from lockship.core.model.directory import ModelDir
+from lockship.serving.frames import input_frame
 from lockship.serving.linear import Matrix, numeric_inputs
 from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
 from lockship.serving.tensors import tensor_matrix, tensor_name, tensor_shape
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A value served although it is unlike the training data: `reason` is below_min, above_max or unknown_category."""
+
+    record: int
+    field: str
+    reason: str
 
 
 @dataclass
@@ -37,6 +47,7 @@ class Inputs:
     matrix: Matrix | None = None
     frame: Any = None
     values: list[list[Any]] = field(default_factory=list)
+    flagged: list[Flag] = field(default_factory=list)
 
 
 class Decoder:
@@ -44,14 +55,24 @@ class Decoder:
 
     def __init__(self, model_dir: ModelDir) -> None:
         self.names = [feature.name for feature in model_dir.features]
+        self.schema = model_dir.schema
         rules = [model_dir.schema.column(name) for name in self.names]
         self.rules: list[ColumnRule] = [rule for rule in rules if rule is not None]
+        # Categories the fitted encoder ignores are served (and flagged), whatever the schema's `outside` says.
+        self.ignores_unknown = {feature.name for feature in model_dir.features if feature.unknown == "ignore"}
         self.numeric = numeric_inputs(model_dir.schema, self.names)
-        self.low = np.array([-np.inf if r.minimum is None else r.minimum for r in self.rules], dtype=np.float64)
-        self.high = np.array([np.inf if r.maximum is None else r.maximum for r in self.rules], dtype=np.float64)
+        self.low, self.high = self._bounds("reject")
+        self.flag_low, self.flag_high = self._bounds("flag")
+        self.flags_ranges = bool(np.isfinite(self.flag_low).any() or np.isfinite(self.flag_high).any())
         self.integer = np.array([rule.dtype == "int64" for rule in self.rules])
         self._typed = typed_decoder(self.names) if self.numeric else None
         self._pack_row = struct.Struct(f"={len(self.names)}d").pack
+
+    def _bounds(self, outside: str) -> tuple[Matrix, Matrix]:
+        """Each feature's min and max where its schema says `outside: <outside>`, else unbounded."""
+        low = [r.minimum if r.minimum is not None and r.outside == outside else -np.inf for r in self.rules]
+        high = [r.maximum if r.maximum is not None and r.outside == outside else np.inf for r in self.rules]
+        return np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
 
     def parse(self, body: bytes) -> tuple[Any, str | None]:
         """The JSON document, and why the strict parser refused it when only Python's lenient one read it.
@@ -114,9 +135,17 @@ class Decoder:
                 for row, column in np.argwhere(bad)[:MAX_PROBLEMS]
             ]
             raise RequestError(422, *(p for p in problems if p is not None))
-        return Inputs(rows=len(matrix), matrix=matrix)
+        flagged: list[Flag] = []
+        if self.flags_ranges:
+            for reason, outside in (("below_min", matrix < self.flag_low), ("above_max", matrix > self.flag_high)):
+                flagged += [Flag(int(row), self.names[int(column)], reason) for row, column in np.argwhere(outside)]
+            flagged.sort(key=lambda flag: (flag.record, self.names.index(flag.field)))
+        return Inputs(rows=len(matrix), matrix=matrix, flagged=flagged)
 
-    def _value_problem(self, record: int, rule: ColumnRule, value: Any) -> Problem | None:
+    def _value_problem(
+        self, record: int, rule: ColumnRule, value: Any, flagged: list[Flag] | None = None
+    ) -> Problem | None:
+        """Why `value` is refused, or None; values served though unlike the training data go to `flagged`."""
         name = rule.name
         if value is None:
             return (
@@ -132,9 +161,13 @@ class Decoder:
             if not finite:
                 return Problem(f"{value!r} is not a finite number", record, name)
             if rule.minimum is not None and value < rule.minimum:
-                return Problem(f"{value!r} is below the schema's minimum {rule.minimum}", record, name)
+                if flagged is None or rule.outside != "flag":
+                    return Problem(f"{value!r} is below the schema's minimum {rule.minimum}", record, name)
+                flagged.append(Flag(record, name, "below_min"))
             if rule.maximum is not None and value > rule.maximum:
-                return Problem(f"{value!r} is above the schema's maximum {rule.maximum}", record, name)
+                if flagged is None or rule.outside != "flag":
+                    return Problem(f"{value!r} is above the schema's maximum {rule.maximum}", record, name)
+                flagged.append(Flag(record, name, "above_max"))
             if rule.dtype == "int64" and value % 1 != 0:
                 return Problem(f"{value!r} is not an integer", record, name)
         elif rule.dtype == "bool" and not isinstance(value, bool):
@@ -142,34 +175,38 @@ class Decoder:
         elif rule.dtype == "str" and not isinstance(value, str):
             return Problem(f"expected a string, got {show(value)}", record, name)
         if rule.allowed is not None and value not in rule.allowed:
-            return Problem(f"{show(value)} is not one of the allowed values", record, name)
+            numeric = rule.dtype in ("int64", "float64")
+            if flagged is None or not (name in self.ignores_unknown or (numeric and rule.outside == "flag")):
+                return Problem(f"{show(value)} is not one of the allowed values", record, name)
+            flagged.append(Flag(record, name, "unknown_category"))
         return None
 
     def _slow(self, records: list[Any]) -> Inputs:
         problems: list[Problem] = []
+        flagged: list[Flag] = []
         known = set(self.names)
+        # A nullable feature may be left out of a record: it is missing, as a null would say.
+        required = [rule.name for rule in self.rules if not rule.nullable]
         for index, record in enumerate(records):
             if len(problems) >= MAX_PROBLEMS:
                 break
             if not isinstance(record, dict):
                 problems.append(Problem(f"expected an object of feature values, got {show(record)}", index))
                 continue
-            problems += [Problem("missing", index, name) for name in self.names if name not in record]
+            problems += [Problem("missing", index, name) for name in required if name not in record]
             problems += [Problem("not a feature of the model", index, str(key)) for key in record if key not in known]
             for rule in self.rules:
-                found = self._value_problem(index, rule, record[rule.name]) if rule.name in record else None
+                found = self._value_problem(index, rule, record[rule.name], flagged) if rule.name in record else None
                 if found is not None:
                     problems.append(found)
         if problems:
             raise RequestError(422, *problems[:MAX_PROBLEMS])
-        values = [[record[name] for name in self.names] for record in records]
+        values = [[record.get(name) for name in self.names] for record in records]
         if self.numeric:
             matrix = np.array([[math.nan if v is None else v for v in row] for row in values], dtype=np.float64)
-            return Inputs(rows=len(records), matrix=matrix)
-        import pandas as pd
-
-        frame = pd.DataFrame(values, columns=self.names)
-        return Inputs(rows=len(records), frame=frame, values=values)
+            return Inputs(rows=len(records), matrix=matrix, flagged=flagged)
+        frame = input_frame(values, self.names, self.schema)
+        return Inputs(rows=len(records), frame=frame, values=values, flagged=flagged)
 
     def tensors(self, inputs: Any) -> Inputs:
         """v2 `inputs`: one [N, features] tensor in training order, or one [N] tensor per feature by name."""

@@ -38,6 +38,8 @@ HEADER_LIMIT = 1 << 20
 SCAN_CHUNK = 1 << 20
 
 Matrix = NDArray[np.float64]
+# Values served although unlike the training data: (record in the entry, feature, reason).
+Flagged = Sequence[tuple[int, str, str]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +49,7 @@ class LoggedBatch:
     time: float
     features: tuple[str, ...]
     rows: Matrix | list[list[Any]]
+    flagged: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass
@@ -72,9 +75,11 @@ class _Damage(Exception):
     pass
 
 
-def header_line(stamp: float, features: list[str], rows: int, encoding: str, size: int) -> bytes:
-    """An entry's marker and header line; its payload of `size` bytes follows."""
-    header = {"time": stamp, "features": features, "rows": rows, "encoding": encoding, "bytes": size}
+def header_line(stamp: float, features: list[str], rows: int, encoding: str, size: int, flagged: Flagged = ()) -> bytes:
+    """An entry's marker and header line; its payload of `size` bytes follows. `flagged` only when there are any."""
+    header: dict[str, Any] = {"time": stamp, "features": features, "rows": rows, "encoding": encoding, "bytes": size}
+    if flagged:
+        header["flagged"] = [list(flag) for flag in flagged]
     return MAGIC + orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE)
 
 
@@ -202,12 +207,22 @@ def _read_entry(file: IO[bytes], line: bytes) -> LoggedBatch:
         file.seek(end)
     if inner >= 0:
         raise _Damage(f"the entry is cut short: the next entry starts {inner} bytes into its {size}-byte payload")
+    flagged = _flagged(get("flagged", []))
     if encoding == FLOAT64:
-        return LoggedBatch(float(stamp), tuple(names), np.frombuffer(payload, dtype="<f8").reshape(rows, len(names)))
+        matrix = np.frombuffer(payload, dtype="<f8").reshape(rows, len(names))
+        return LoggedBatch(float(stamp), tuple(names), matrix, flagged)
     try:
         values = orjson.loads(payload)
     except orjson.JSONDecodeError as error:
         raise _Damage(f"the json payload is not JSON ({error})") from None
     if not (isinstance(values, list) and len(values) == rows and all(isinstance(row, list) for row in values)):
         raise _Damage(f"the json payload is not a list of {rows} rows")
-    return LoggedBatch(float(stamp), tuple(names), values)
+    return LoggedBatch(float(stamp), tuple(names), values, flagged)
+
+
+def _flagged(listed: Any) -> tuple[tuple[int, str, str], ...]:
+    """The header's `flagged` list; a malformed one is damage like any other bad header field."""
+    shape_ok = isinstance(listed, list) and all(isinstance(flag, list) and len(flag) == 3 for flag in listed)
+    if not shape_ok or not all(type(r) is int and isinstance(f, str) and isinstance(w, str) for r, f, w in listed):
+        raise _Damage('"flagged" must be a list of [record, feature, reason]')
+    return tuple((r, f, w) for r, f, w in listed)

@@ -23,13 +23,21 @@ def _value_schema(model_dir: ModelDir, name: str, *, nullable: bool) -> dict[str
     rule = model_dir.schema.column(name)
     kind = _JSON_TYPES.get(rule.dtype if rule else "", "number")
     entry: dict[str, Any] = {"type": [kind, "null"] if nullable and rule and rule.nullable else kind}
-    if rule is not None and rule.minimum is not None:
+    # Values outside a flagged range, and categories the encoder ignores, are served: the schema must not refuse them.
+    enforced = rule is not None and rule.outside == "reject"
+    ignored = any(feature.name == name and feature.unknown == "ignore" for feature in model_dir.features)
+    if rule is not None and rule.minimum is not None and enforced:
         entry["minimum"] = rule.minimum
-    if rule is not None and rule.maximum is not None:
+    if rule is not None and rule.maximum is not None and enforced:
         entry["maximum"] = rule.maximum
-    if rule is not None and rule.allowed is not None:
+    if rule is not None and rule.allowed is not None and enforced and not ignored:
         entry["enum"] = list(rule.allowed)
     return entry
+
+
+def _nullable(model_dir: ModelDir, name: str) -> bool:
+    rule = model_dir.schema.column(name)
+    return rule is not None and rule.nullable
 
 
 def record_schema(model_dir: ModelDir) -> dict[str, Any]:
@@ -38,7 +46,8 @@ def record_schema(model_dir: ModelDir) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": properties,
-        "required": list(properties),
+        # A nullable feature may be left out.
+        "required": [name for name in properties if not _nullable(model_dir, name)],
         "additionalProperties": False,
         "example": dict(model_dir.package.example),
     }

@@ -125,7 +125,7 @@ def check_rows(
         low, high = (float(low) if low is not None else -1e3), (float(high) if high is not None else 1e3)
         columns.append(np.concatenate([[low, high], generator.uniform(low, high, CHECK_ROWS - 2)]))
     spread = np.stack(columns, axis=1)
-    return np.concatenate([np.asarray([[float(example[name]) for name in features]]), spread])
+    return np.concatenate([np.asarray([[_number(example[name]) for name in features]]), spread])
 
 
 def verified_fast_path(
@@ -151,16 +151,21 @@ def verified_fast_path(
     return None
 
 
+def _number(value: Any) -> float:
+    """An example value as a float; a missing one (packaged from sparse data) as NaN, which the imputer fills."""
+    return float("nan") if value is None else float(value)
+
+
 def smoke_test(predictor: Predictor, model_dir: ModelDir) -> None:
     """Predict the stored example row; an error, or an answer unlike the one recorded at packaging, stops the start."""
     example = model_dir.package.example
     try:
         if predictor.fast is not None:  # without pandas, whose import would cost the fast path's start a third
-            prediction = predictor.predict(np.asarray([[float(example[name]) for name in predictor.features]]))
+            prediction = predictor.predict(np.asarray([[_number(example[name]) for name in predictor.features]]))
         else:
-            import pandas as pd
+            from lockship.serving.frames import input_frame
 
-            frame = pd.DataFrame({name: [example[name]] for name in predictor.features})
+            frame = input_frame([[example[name] for name in predictor.features]], predictor.features, model_dir.schema)
             prediction = predictor.predict_frame(frame)
     except Exception as error:  # the model's own failure, whatever it is, must stop the start-up
         raise LockshipError(f"{model_dir.path}: smoke prediction on the example row failed: {error}") from error

@@ -54,12 +54,15 @@ class Service:
 
     def predict(self, inputs: Inputs) -> Prediction:
         """Predict, count the classes and queue the inputs for the input log."""
+        flagged = [(flag.record, flag.field, flag.reason) for flag in inputs.flagged]
         if inputs.matrix is not None:
             prediction = self.predictor.predict(inputs.matrix)
-            self.input_log.append(inputs.matrix, inputs.rows)
+            self.input_log.append(inputs.matrix, inputs.rows, flagged)
         else:
             prediction = self.predictor.predict_frame(inputs.frame)
-            self.input_log.append(inputs.values, inputs.rows)
+            self.input_log.append(inputs.values, inputs.rows, flagged)
+        if flagged:
+            self.telemetry.count_flagged([(field, reason) for _, field, reason in flagged])
         counts = np.bincount(prediction.indices, minlength=len(self.predictor.classes))
         self.telemetry.count_classes(self.predictor.classes, counts.tolist())
         return prediction

@@ -7,6 +7,7 @@ imported; every worker then writes its samples to files there and `/metrics` mer
 from __future__ import annotations
 
 import os
+from collections import Counter as Counter_
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,13 @@ class Telemetry:
         )
         for reason in DROP_REASONS:
             self.input_log_dropped.labels(reason)  # a zero sample from the start, so alerts see the series
+        self.flagged = Counter(
+            "lockship_flagged_values",
+            "Values served although unlike the training data, by feature and reason: below_min or above_max "
+            "(outside the schema's range, `outside: flag`), unknown_category (the model's encoder ignores it).",
+            ("feature", "reason"),
+            registry=self.registry,
+        )
 
     def request_series(self, endpoint: str, method: str, status: int) -> tuple[Any, Any]:
         """The request counter and latency histogram of one (endpoint, method, status)."""
@@ -64,6 +72,11 @@ class Telemetry:
     def count_dropped(self, reason: str, rows: int) -> None:
         """Called from the input log's thread as well as from requests (prometheus-client is thread-safe)."""
         self.input_log_dropped.labels(reason).inc(rows)
+
+    def count_flagged(self, flagged: Sequence[tuple[str, str]]) -> None:
+        """Count (feature, reason) pairs, one per flagged value."""
+        for (feature, reason), count in sorted(Counter_(flagged).items()):
+            self.flagged.labels(feature, reason).inc(count)
 
     def count_classes(self, classes: Sequence[Any], counts: Sequence[int]) -> None:
         for label, count in zip(classes, counts, strict=True):

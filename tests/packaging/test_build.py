@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -115,6 +116,18 @@ def test_the_image_serves_the_models_predictions_as_non_root(built: Built) -> No
         assert json.loads(body)["lock_hash"] == built.lock_hash
         user = run("podman", "exec", "lockship-test-serve", "id", "-u", cwd=built.project, env=built.env)
         assert user.stdout.strip() == "10001"
+
+
+def test_the_image_holds_the_workspace_model_directory(built: Built) -> None:
+    """`lockship serve models/serve` on a laptop serves the very files the image serves."""
+    workspace = built.project / "models/serve"
+    names = sorted(path.name for path in workspace.iterdir())
+    read = "import sys, hashlib, os; d = sys.argv[1]; print(*(n + ' ' + hashlib.sha256(open(os.path.join(d, n), 'rb')"
+    read += ".read()).hexdigest() for n in sorted(os.listdir(d))), sep='\\n')"
+    command = ["podman", "run", "--rm", "--network", "none", "--no-healthcheck", built.ref, "python3", "-c", read]
+    inside = run(*command, "/opt/lockship/model", cwd=built.project, env=built.env).stdout.split()
+    outside = [part for name in names for part in (name, hashlib.sha256((workspace / name).read_bytes()).hexdigest())]
+    assert inside == outside and "package.json" in names
 
 
 def test_a_tampered_model_refuses_to_start(built: Built, tmp_path: Path) -> None:

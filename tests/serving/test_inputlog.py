@@ -272,3 +272,17 @@ def test_a_reader_holding_the_lock_never_blocks_the_writer(tmp_path: Path) -> No
     assert full > 0 and full + shutdown == 300 * 100
     assert shutdown * 8 <= config.queue_bytes  # what waited in memory stayed under the bound
     assert not (tmp_path / LOG_NAME).exists()
+
+
+def test_flagged_batches_are_entries_of_their_own_that_name_their_values(tmp_path: Path) -> None:
+    log = InputLog(InputLogConfig(tmp_path), ["a", "b"])
+    log.append(np.zeros((2, 2)), 2)
+    log.append(np.ones((3, 2)), 3, [(2, "b", "above_max")])
+    log.append([["x", None]], 1, [(0, "a", "unknown_category")])
+    log.append(np.zeros((1, 2)), 1)
+    log.flush()
+    batches = _batches(tmp_path)
+    assert [len(batch.rows) for batch in batches] == [2, 3, 1, 1]
+    assert [batch.flagged for batch in batches] == [(), ((2, "b", "above_max"),), ((0, "a", "unknown_category"),), ()]
+    headers = [orjson.loads(entry.split(b"\n", 1)[0]) for entry in (tmp_path / LOG_NAME).read_bytes().split(MAGIC)[1:]]
+    assert "flagged" not in headers[0] and headers[1]["flagged"] == [[2, "b", "above_max"]]

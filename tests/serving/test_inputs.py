@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from msgspec.structs import astuple
 
 from lockship.core.model.directory import read_model_dir
-from lockship.serving.inputs import Decoder, RequestError, typed_decoder
+from lockship.serving.inputs import Decoder, Flag, RequestError, typed_decoder
 from tests.serving.conftest import Trained
 
 
@@ -118,3 +119,47 @@ def test_tensor_shapes(decoder: Decoder, trained: Trained) -> None:
     np.testing.assert_array_equal(nested.matrix, flat.matrix)
     with pytest.raises(RequestError, match="not a feature of the model"):
         decoder.tensors([{"name": "x", "shape": [4], "datatype": "FP64", "data": [1.0] * 4}])
+
+
+def _with_rule(trained: Trained, name: str, **changes: object) -> Decoder:
+    """A decoder for the trained model whose schema changes one column's rule."""
+    model_dir = read_model_dir(trained.model_dir)
+    columns = tuple(
+        dataclasses.replace(rule, **changes) if rule.name == name else rule  # type: ignore[arg-type]
+        for rule in model_dir.schema.columns
+    )
+    return Decoder(dataclasses.replace(model_dir, schema=dataclasses.replace(model_dir.schema, columns=columns)))
+
+
+def test_flagged_ranges_are_served_and_flagged_on_both_paths(trained: Trained) -> None:
+    decoder = _with_rule(trained, "mean area", outside="flag")
+    rule = decoder.schema.column("mean area")
+    assert rule is not None and rule.maximum is not None and rule.minimum is not None
+    records = trained.records(3)
+    records[1]["mean area"] = rule.maximum + 1
+    records[2]["mean area"] = rule.minimum - 1
+    fast = decoder.records(json.dumps({"records": records}).encode())
+    slow = decoder._slow(records)
+    expected = [Flag(1, "mean area", "above_max"), Flag(2, "mean area", "below_min")]
+    assert fast.flagged == slow.flagged == expected
+    assert fast.matrix is not None and fast.matrix[1, decoder.names.index("mean area")] == rule.maximum + 1
+    # The same value under the default `outside: reject` is still refused.
+    with pytest.raises(RequestError, match="above the schema's maximum"):
+        Decoder(read_model_dir(trained.model_dir)).records(json.dumps({"records": records}).encode())
+    # A string for a number is refused whatever `outside` says.
+    records[0]["mean area"] = "big"
+    with pytest.raises(RequestError) as error:
+        decoder.records(json.dumps({"records": records}).encode())
+    assert error.value.status == 422 and [(p.record, p.field) for p in error.value.problems] == [(0, "mean area")]
+
+
+def test_a_nullable_feature_may_be_left_out(trained: Trained) -> None:
+    decoder = _with_rule(trained, "mean area", nullable=True)
+    records = trained.records(2)
+    del records[0]["mean area"]
+    inputs = decoder.records(json.dumps({"records": records}).encode())
+    assert inputs.matrix is not None and np.isnan(inputs.matrix[0, decoder.names.index("mean area")])
+    del records[0]["mean radius"]  # not nullable: still missing
+    with pytest.raises(RequestError) as error:
+        decoder.records(json.dumps({"records": records}).encode())
+    assert [(p.message, p.field) for p in error.value.problems] == [("missing", "mean radius")]

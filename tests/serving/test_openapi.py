@@ -48,3 +48,21 @@ def test_schemathesis_finds_no_failure_in_the_mixed_data_infer_body(mixed_server
     result = run(st, "run", f"{mixed_server.url}/openapi.json", *options, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✅ Coverage" in result.stdout and "No issues found" in result.stdout
+
+
+def test_flagged_ranges_and_nullable_features_are_not_refused_by_the_body_schema(trained: Trained) -> None:
+    import dataclasses
+
+    from lockship.core.model.directory import read_model_dir
+    from lockship.serving.openapi import record_schema
+
+    model_dir = read_model_dir(trained.model_dir)
+    changes = {"mean area": {"outside": "flag"}, "mean radius": {"nullable": True}}
+    columns = tuple(dataclasses.replace(rule, **changes.get(rule.name, {})) for rule in model_dir.schema.columns)  # type: ignore[arg-type]
+    schema = record_schema(
+        dataclasses.replace(model_dir, schema=dataclasses.replace(model_dir.schema, columns=columns))
+    )
+    assert "maximum" not in schema["properties"]["mean area"] and "minimum" not in schema["properties"]["mean area"]
+    assert "maximum" in schema["properties"]["mean texture"]
+    assert "mean radius" not in schema["required"] and "mean texture" in schema["required"]
+    assert schema["properties"]["mean radius"]["type"] == ["number", "null"]

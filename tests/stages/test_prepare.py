@@ -168,3 +168,22 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         prepare.main(["--params", "params.yaml"])
     assert exit_info.value.code == 2
     assert "--train" in capsys.readouterr().err
+
+
+def test_columns_and_dates_from_params_shape_the_split(
+    tmp_path: Path, params_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = small_frame().assign(
+        **{"Visit ID": range(40), "visited (date)": [f"2024-0{1 + i % 9}-15" for i in range(40)]}
+    )
+    frame.to_csv(tmp_path / "raw.csv", index=False)
+    set_params(params_file, "prepare", source=str(tmp_path / "raw.csv"), target="label")
+    set_params(params_file, "prepare", columns={"keep": [], "drop": ["Visit*", "colour"]}, dates="expand")
+    assert run_prepare(tmp_path, params_file) == 0
+    train = pd.read_csv(tmp_path / "out/train.csv")
+    assert list(train.columns) == ["height", "weight", "label", *(f"visited (date)_{p}" for p in
+                                                                 ("year", "month", "day", "weekday"))]  # fmt: skip
+    set_params(params_file, "prepare", columns={"drop": ["visitor*"]})
+    capsys.readouterr()
+    assert run_prepare(tmp_path, params_file) == 1
+    assert capsys.readouterr().err == f"{params_file}: prepare.columns.drop: 'visitor*' matches no column\n"

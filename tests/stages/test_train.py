@@ -95,6 +95,11 @@ def test_string_features_and_missing_values_are_handled(tmp_path: Path, params_f
     assert run_train(tmp_path, params_file, tmp_path / "train.csv") == 0
     model = load_model(tmp_path / "model/model.skops")
     assert set(model.predict(frame.drop(columns=["label"]))) <= {"yes", "no"}
+    # The one-hot encoder ignores unseen colours: the metadata says so, and the server flags such values.
+    features = json.loads((tmp_path / "model/metadata.json").read_text())["features"]
+    assert [feature.get("unknown") for feature in features] == [None, None, "ignore"]
+    unseen = frame.drop(columns=["label"]).iloc[:1].assign(colour="purple")
+    assert model.predict(unseen)[0] in {"yes", "no"}
 
 
 def test_fit_core_is_independent_of_batching_for_forests() -> None:

@@ -17,6 +17,12 @@ from lockship.core.params import Section
 from lockship.core.yamlio import load_yaml
 
 DTYPES = ("int64", "float64", "bool", "str")
+# What a value outside a column's min/max or allowed values gets: an error (422 when served), or served and
+# counted (`lockship_flagged_values_total`, the input log's `flagged`) and let through validation.
+OUTSIDE = ("reject", "flag")
+# Which rows `min_rows` counts: those of each file on its own, or of all the files checked together
+# (the validate stage's train and test splits: the whole source table).
+MIN_ROWS_COUNTS = ("each_file", "all_files")
 Scalar = int | float | bool | str
 
 
@@ -30,6 +36,7 @@ class ColumnRule:
     minimum: float | None = None
     maximum: float | None = None
     allowed: tuple[Scalar, ...] | None = None
+    outside: str = "reject"
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Schema:
     target: str | None = None
     strict: bool = True
     files: tuple[str, ...] = ()
+    min_rows_counts: str = "each_file"
 
     def column(self, name: str) -> ColumnRule | None:
         return next((rule for rule in self.columns if rule.name == name), None)
@@ -53,6 +61,7 @@ def load_schema(path: str | os.PathLike[str]) -> Schema:
         raise LockshipError(f"{document.where(())}: expected a mapping with a 'columns' key")
     top = Section(document, (), document.data)
     min_rows = top.get("min_rows", int, 1, minimum=0)
+    min_rows_counts = top.get("min_rows_counts", str, "each_file", choices=MIN_ROWS_COUNTS)
     target = top.optional("target", str)
     strict = top.get("strict", bool, True)
     files = top.get("files", list, [])
@@ -71,6 +80,7 @@ def load_schema(path: str | os.PathLike[str]) -> Schema:
         target=target,
         strict=strict,
         files=tuple(files),
+        min_rows_counts=min_rows_counts,
     )
 
 
@@ -94,6 +104,7 @@ def _read_column(columns: Section, name: str) -> ColumnRule:
         minimum=minimum,
         maximum=maximum,
         allowed=None if allowed is None else tuple(allowed),
+        outside=rule.get("outside", str, "reject", choices=OUTSIDE),
     )
 
 
@@ -108,19 +119,27 @@ def schema_yaml(schema: Schema) -> str:
             entry["max"] = rule.maximum
         if rule.allowed is not None:
             entry["allowed"] = list(rule.allowed)
+        if rule.minimum is not None or rule.maximum is not None or rule.allowed is not None:
+            entry["outside"] = rule.outside
         columns[rule.name] = entry
     body = {
         "files": list(schema.files),
         "target": schema.target,
         "min_rows": schema.min_rows,
+        "min_rows_counts": schema.min_rows_counts,
         "strict": schema.strict,
         "columns": columns,
     }
     header = (
         "# lockship data schema.\n"
         "# files: glob patterns of the data files this schema governs (used by the check-data hook).\n"
-        "# target: the label column; min_rows: fewest data rows a file may have;\n"
-        "# strict: columns not listed here are errors. Per column: dtype (int64, float64, bool, str),\n"
-        "# nullable, min and max (numeric columns, inclusive) and allowed (the only values accepted).\n"
+        "# target: the label column. min_rows: fewest data rows; min_rows_counts says of what: each_file\n"
+        "# (every file on its own) or all_files (the files checked together: the validate stage's train and\n"
+        "# test splits, i.e. the whole source table). strict: columns not listed here are errors.\n"
+        "# Per column: dtype (int64, float64, bool, str), nullable (may be missing, or left out of a request),\n"
+        "# min and max (numeric, inclusive), allowed (the values expected), and outside: what a value outside\n"
+        "# min/max or allowed gets: reject (a validation error; 422 when served) or flag (passes validation;\n"
+        "# served, counted in /metrics and marked in the input log). A category the model's encoder ignores\n"
+        "# is always served and flagged.\n"
     )
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=120)

@@ -44,8 +44,10 @@ def validate_frame(frame: pd.DataFrame, schema: Schema) -> list[Violation]:
     from pandera.errors import SchemaErrors
 
     violations: list[Violation] = []
-    if len(frame) < max(schema.min_rows, 1):
-        wanted = f"at least {schema.min_rows}" if schema.min_rows > 1 else "at least one"
+    # With min_rows_counts: all_files the caller checks the total (`total_rows_problem`); a file still needs a row.
+    fewest = schema.min_rows if schema.min_rows_counts == "each_file" else 1
+    if len(frame) < max(fewest, 1):
+        wanted = f"at least {fewest}" if fewest > 1 else "at least one"
         violations.append(Violation(None, f"{len(frame)} data row(s), the schema requires {wanted}"))
     frame = _widen_integer_floats(frame, schema)
     # A header-only file has no values to judge dtypes by; only its columns can be checked.
@@ -64,6 +66,13 @@ def validate_frame(frame: pd.DataFrame, schema: Schema) -> list[Violation]:
         violations,
         key=lambda v: (v.row is not None, v.row or 0, order.get(v.column or "", -1), v.message),
     )
+
+
+def total_rows_problem(rows: int, files: int, schema: Schema) -> str | None:
+    """For `min_rows_counts: all_files`: why `rows` data rows in all `files` checked together are too few, or None."""
+    if schema.min_rows_counts != "all_files" or rows >= schema.min_rows:
+        return None
+    return f"{rows} data row(s) in the {files} file(s) together, the schema requires at least {schema.min_rows}"
 
 
 def _widen_integer_floats(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -130,11 +139,16 @@ def _pandera_schema(rules: list[ColumnRule], *, strict: bool, known: list[str]) 
     columns = {}
     for rule in rules:
         checks = []
-        if rule.minimum is not None:
+        # With `outside: flag` values beyond the observed ones are expected (next year's data): served and flagged.
+        enforce = rule.outside == "reject"
+        if rule.minimum is not None and enforce:
             checks.append(pa.Check.ge(rule.minimum))
-        if rule.maximum is not None:
+        if rule.maximum is not None and enforce:
             checks.append(pa.Check.le(rule.maximum))
-        if rule.allowed is not None:
+        if not enforce and rule.dtype in ("int64", "float64"):
+            # Without the range, infinity would pass: it is never data, flagged or not.
+            checks.append(pa.Check.between(-math.inf, math.inf, include_min=False, include_max=False))
+        if rule.allowed is not None and enforce:
             checks.append(pa.Check.isin(list(rule.allowed)))
         columns[rule.name] = pa.Column(None, checks=checks, nullable=rule.nullable, required=True)
     # Columns whose dtype already failed are left out of the checks but still count as known.
@@ -171,6 +185,8 @@ def _describe(check: str, value: Any, rule: ColumnRule | None) -> str:
         return f"{shown} is above the maximum {rule.maximum!r}"
     if rule is not None and rule.allowed is not None and check.startswith("isin("):
         return f"{shown} is not an allowed value ({', '.join(map(repr, rule.allowed))})"
+    if check.startswith("in_range("):
+        return f"{shown} is not a finite number"
     return f"{shown} fails {check}"
 
 

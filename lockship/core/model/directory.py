@@ -219,7 +219,7 @@ def write_model_dir(
     lock_hash: str,
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
-    example: Mapping[str, Scalar],
+    example: Mapping[str, Scalar | None],
     example_probabilities: Sequence[float],
     linear: Mapping[str, Any] | None = None,
     trees: str | None = None,

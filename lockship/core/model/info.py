@@ -40,7 +40,7 @@ class PackageInfo:
     model_sha256: str
     params: Mapping[str, Any]
     metrics: Mapping[str, float]
-    example: Mapping[str, Scalar]
+    example: Mapping[str, Scalar | None]
     # What the pipeline predicted for `example` at packaging: every start must answer the same.
     example_probabilities: tuple[float, ...]
     # The sha256 of linear.json when packaging verified a linear fast path for the model, else None.
@@ -72,6 +72,8 @@ class PackageInfo:
 class Feature:
     name: str
     dtype: str
+    # "ignore" when the fitted encoder ignores categories it never saw: such values are served and flagged.
+    unknown: str = "reject"
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ def read_package(path: str | os.PathLike[str]) -> PackageInfo:
             fields.problem(("metrics", name), f"expected a number, got {brief(value)}")
     example = fields.get(("example",), dict, "an object of feature values")
     for name, value in (example or {}).items():
-        if not isinstance(value, int | float | bool | str):
-            fields.problem(("example", name), f"expected a number, boolean or string, got {brief(value)}")
+        if value is not None and not isinstance(value, int | float | bool | str):
+            fields.problem(("example", name), f"expected a number, boolean, string or null, got {brief(value)}")
     probabilities = fields.get(("example_probabilities",), list, "a list of probabilities")
     for index, value in enumerate(probabilities or []):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
@@ -161,8 +163,13 @@ def read_metadata(path: str | os.PathLike[str]) -> Metadata:
             continue
         name = fields.get(("features", index, "name"), str, "a feature name")
         dtype = fields.get(("features", index, "dtype"), str, "a dtype name")
+        unknown = "reject"
+        if "unknown" in listed[index]:
+            unknown = fields.get(("features", index, "unknown"), str, '"ignore" or "reject"')
+            if unknown not in ("ignore", "reject"):
+                fields.problem(("features", index, "unknown"), f'expected "ignore" or "reject", got {brief(unknown)}')
         if name is not None and dtype is not None:
-            features.append(Feature(name, dtype))
+            features.append(Feature(name, dtype, unknown or "reject"))
     if listed is not None and not listed:
         fields.problem(("features",), "no features")
     names = [feature.name for feature in features]
@@ -200,6 +207,11 @@ def example_problems(example: Mapping[str, Any], features: tuple[Feature, ...], 
         if name not in example or rule is None:
             continue
         value = example[name]
+        if value is None:
+            # Sparse data may have no complete row: a missing value is fine where the schema allows one.
+            if not rule.nullable:
+                problems.append(f"'{name}': null where the schema does not allow a missing value")
+            continue
         if rule.dtype in ("int64", "float64"):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append(f"'{name}': expected a number, got {brief(value)}")

@@ -49,3 +49,27 @@ def test_a_schema_needs_columns(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text("columns: {}\n")
     with pytest.raises(LockshipError, match="columns: no columns declared"):
         load_schema(tmp_path / "s.yaml")
+
+
+def test_outside_and_min_rows_counts_round_trip_and_are_checked(tmp_path: Path) -> None:
+    schema = Schema(
+        columns=(
+            ColumnRule("x", "float64", minimum=0.0, maximum=1.5, outside="flag"),
+            ColumnRule("label", "str", allowed=("a", "b")),
+        ),
+        min_rows=100,
+        min_rows_counts="all_files",
+    )
+    (tmp_path / "schema.yaml").write_text(schema_yaml(schema))
+    assert load_schema(tmp_path / "schema.yaml") == schema
+    assert "outside: flag" in (tmp_path / "schema.yaml").read_text()
+    assert "min_rows_counts: all_files" in (tmp_path / "schema.yaml").read_text()
+    (tmp_path / "bad.yaml").write_text("min_rows_counts: rows\ncolumns:\n  a: {dtype: int64, min: 1, outside: warn}\n")
+    with pytest.raises(LockshipError) as error:
+        load_schema(tmp_path / "bad.yaml")
+    assert any("min_rows_counts: 'rows' is not one of" in line for line in error.value.problems)
+    assert any("columns.a.outside: 'warn' is not one of" in line for line in error.value.problems)
+    # A schema written before `outside` existed keeps refusing out-of-range values.
+    (tmp_path / "old.yaml").write_text("columns:\n  a: {dtype: int64, min: 1}\n")
+    old = load_schema(tmp_path / "old.yaml")
+    assert old.columns[0].outside == "reject" and old.min_rows_counts == "each_file"

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from lockship.core.data.schema import ColumnRule, Schema
-from lockship.core.data.validation import Violation, format_violations, validate_frame
+from lockship.core.data.validation import Violation, format_violations, total_rows_problem, validate_frame
 
 SCHEMA = Schema(
     columns=(
@@ -75,3 +75,28 @@ def test_format_caps_and_counts() -> None:
         "f.csv: 3 more violation(s) not shown",
     ]
     assert Violation(None, "whole file").line("f.csv") == "f.csv: whole file"
+
+
+def test_flagged_columns_pass_values_outside_what_was_observed() -> None:
+    flagged = Schema(
+        columns=tuple(
+            ColumnRule(r.name, r.dtype, r.nullable, r.minimum, r.maximum, r.allowed, outside="flag")
+            if r.name in ("x", "label")
+            else r
+            for r in SCHEMA.columns
+        ),
+        min_rows=2,
+    )
+    assert lines(frame(x=[-1.0, 11.0], label=["a", "c"]), flagged) == []
+    assert lines(frame(x=[np.inf, 1.0]), flagged) == ["f.csv: row 1, column 'x': inf is not a finite number"]
+
+
+def test_min_rows_of_all_files_counts_them_together() -> None:
+    together = Schema(columns=SCHEMA.columns, min_rows=100, min_rows_counts="all_files")
+    assert lines(frame(), together) == []  # a 2-row file is fine on its own
+    assert (
+        total_rows_problem(99, 2, together)
+        == "99 data row(s) in the 2 file(s) together, the schema requires at least 100"
+    )
+    assert total_rows_problem(100, 2, together) is None
+    assert total_rows_problem(5, 1, SCHEMA) is None  # each_file: checked per file by validate_frame
