@@ -27,7 +27,6 @@ from lockship.core.model.directory import ModelDir
 from lockship.serving.frames import input_frame
 from lockship.serving.linear import Matrix, numeric_inputs
 from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
-from lockship.serving.tensors import tensor_matrix, tensor_name, tensor_shape
 
 
 @dataclass(frozen=True)
@@ -207,30 +206,6 @@ class Decoder:
             return Inputs(rows=len(records), matrix=matrix, flagged=flagged)
         frame = input_frame(values, self.names, self.schema)
         return Inputs(rows=len(records), frame=frame, values=values, flagged=flagged)
-
-    def tensors(self, inputs: Any) -> Inputs:
-        """v2 `inputs`: one [N, features] tensor in training order, or one [N] tensor per feature by name."""
-        if not self.numeric:
-            raise RequestError(422, Problem("this model has non-numeric features; send them to /predict"))
-        if not isinstance(inputs, list) or not inputs or not all(isinstance(t, dict) for t in inputs):
-            raise RequestError(422, Problem("'inputs' must be a non-empty list of tensors"))
-        count = len(self.names)
-        if len(inputs) == 1 and tensor_shape(inputs[0])[1:] == [count]:
-            return self.checked(tensor_matrix(inputs[0], count))
-        by_name = {tensor_name(tensor): tensor for tensor in inputs}
-        missing = [name for name in self.names if name not in by_name]
-        unknown = sorted(set(by_name) - set(self.names))
-        if missing or unknown:
-            raise RequestError(
-                422,
-                *(Problem("missing input tensor", field=name) for name in missing[:MAX_PROBLEMS]),
-                *(Problem("not a feature of the model", field=name) for name in unknown[:MAX_PROBLEMS]),
-                Problem(f"send one tensor of shape [N, {count}] or one [N] tensor per feature"),
-            )
-        columns = [tensor_matrix(by_name[name], 1)[:, 0] for name in self.names]
-        if len({len(column) for column in columns}) != 1:
-            raise RequestError(422, Problem("per-feature tensors have different lengths"))
-        return self.checked(np.stack(columns, axis=1))
 
 
 def typed_decoder(names: list[str]) -> msgspec.json.Decoder[Any]:

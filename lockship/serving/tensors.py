@@ -17,17 +17,14 @@ import math
 import struct
 from dataclasses import dataclass
 from itertools import starmap
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 import numpy as np
 
 from lockship.core.data.schema import ColumnRule
-from lockship.serving.linear import Matrix
+from lockship.serving.inputs import Decoder, Inputs
 from lockship.serving.problems import MAX_PROBLEMS, Problem, RequestError, show
-
-if TYPE_CHECKING:  # inputs.py imports this module
-    from lockship.serving.inputs import Decoder, Inputs
 
 NumericType = Literal["FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"]
 NUMERIC_TYPES: set[str] = set(get_args(NumericType))
@@ -312,18 +309,3 @@ def _flatten(data: Any, shape: list[int]) -> list[Any] | None:
             return None
         level = list(itertools.chain.from_iterable(level))
     return None
-
-
-def tensor_matrix(tensor: dict[str, Any], columns: int) -> Matrix:
-    """A numeric [N, columns] or [N] tensor as an N x columns float matrix, or RequestError (422).
-
-    The v2 route decodes with `decode_infer`; `Decoder.tensors` in inputs.py still calls this.
-    """
-    values = tensor_values(tensor, columns, NUMERIC_TYPES, hint="FP64")
-    name = tensor_name(tensor)
-    if any(type(value) not in (int, float) for value in values):
-        raise RequestError(422, Problem(f"tensor '{name}': 'data' must be a (nested) list of numbers"))
-    try:
-        return np.array(values, dtype=np.float64).reshape(-1, columns)
-    except OverflowError as error:
-        raise RequestError(422, Problem(f"tensor '{name}': a value is out of range")) from error

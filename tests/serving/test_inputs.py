@@ -111,16 +111,6 @@ def test_field_order_does_not_matter(decoder: Decoder, trained: Trained) -> None
     np.testing.assert_array_equal(one, two)
 
 
-def test_tensor_shapes(decoder: Decoder, trained: Trained) -> None:
-    matrix = trained.features.to_numpy()[:4]
-    nested = decoder.tensors([{"name": "x", "shape": [4, 30], "datatype": "FP64", "data": matrix.tolist()}])
-    flat = decoder.tensors([{"name": "x", "shape": [4, 30], "datatype": "FP32", "data": matrix.ravel().tolist()}])
-    assert nested.matrix is not None and flat.matrix is not None
-    np.testing.assert_array_equal(nested.matrix, flat.matrix)
-    with pytest.raises(RequestError, match="not a feature of the model"):
-        decoder.tensors([{"name": "x", "shape": [4], "datatype": "FP64", "data": [1.0] * 4}])
-
-
 def _with_rule(trained: Trained, name: str, **changes: object) -> Decoder:
     """A decoder for the trained model whose schema changes one column's rule."""
     model_dir = read_model_dir(trained.model_dir)

@@ -13,7 +13,7 @@ import pytest
 from lockship.core.model.directory import read_model_dir
 from lockship.serving.inputs import Decoder
 from lockship.serving.problems import RequestError
-from lockship.serving.tensors import _checked_request, _typed_inputs, _typed_request, decode_infer, tensor_matrix
+from lockship.serving.tensors import _checked_request, _typed_inputs, _typed_request, decode_infer
 from tests.serving.conftest import Trained
 from tests.serving.mixed_data import FEATURES, mixed_features
 
@@ -172,14 +172,6 @@ def test_request_level_fields(decoder: Decoder, batch: pd.DataFrame) -> None:
     with pytest.raises(RequestError) as error:
         decode_infer(decoder, body(inputs, id="\ud800"))
     assert error.value.status == 400  # read to look for problems, but no JSON answer can echo that id
-
-
-def test_the_tensor_matrix_helper_still_reads_flat_and_nested_data(batch: pd.DataFrame) -> None:
-    # Decoder.tensors in inputs.py still calls it.
-    flat = tensor_matrix(matrix_tensor(batch.iloc[:2]), 30)
-    np.testing.assert_array_equal(flat, tensor_matrix(matrix_tensor(batch.iloc[:2], nested=True), 30))
-    with pytest.raises(RequestError, match="'data' must be a \\(nested\\) list of numbers"):
-        tensor_matrix(matrix_tensor(batch.iloc[:1]) | {"data": ["1"] * 30}, 30)
 
 
 @pytest.fixture(scope="module")
