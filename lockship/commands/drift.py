@@ -1,7 +1,7 @@
 """`lockship drift`: compare current data (input logs, CSV, Parquet) with the reference profile, feature by feature.
 
 Writes drift.json, drift.md and drift.html to the output directory; exits 1 when a feature passes a
-threshold (`drift:` in params.yaml), 0 otherwise.
+threshold (`lockship.drift` in params.yaml), 0 otherwise.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""Drift thresholds: global, overridden per feature, from the `drift:` section of params.yaml.
+"""Drift thresholds: global, overridden per feature, from `lockship.drift` in params.yaml (beside the
+other settings of lockship's own tools, since no stage reads them).
 
-drift:
-  psi: 0.1            # PSI above this is drift
-  ks: 0.1             # the KS statistic above this is drift (numeric features)
-  p_value: 0.01       # ... but only when the difference is also significant at this level
-  missing: 0.05       # the missing share rising by more than this over the reference's
-  out_of_range: 0.01  # the share outside the training range, or of unseen categories
-  psi_bins: 10        # PSI over at most this many groups of the profile's bins
-  features:
-    mean radius: {psi: 0.3, ks: 0.15}
+lockship:
+  drift:
+    psi: 0.1            # PSI above this is drift
+    ks: 0.1             # the KS statistic above this is drift (numeric features)
+    p_value: 0.01       # ... but only when the difference is also significant at this level
+    missing: 0.05       # the missing share rising by more than this over the reference's
+    out_of_range: 0.01  # the share outside the training range, or of unseen categories
+    psi_bins: 10        # PSI over at most this many groups of the profile's bins
+    features:
+      mean radius: {psi: 0.3, ks: 0.15}
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from lockship.core.params import Section
 from lockship.core.yamlio import load_yaml
 from lockship.monitoring.binned import FeatureResult
 
-SECTION = "drift"
+SECTION = ("lockship", "drift")
 LIMITS: tuple[str, ...] = ("psi", "ks", "mean_shift", "missing", "out_of_range")
 
 
@@ -50,15 +52,16 @@ class Thresholds:
 
 
 def read_thresholds(path: str | os.PathLike[str] | None, *, features: Sequence[str]) -> Thresholds:
-    """The `drift:` section of `path`; defaults when `path` is None or has no such section."""
+    """`lockship.drift` of `path`; defaults when `path` is None or has no such section."""
     if path is None:
         return Thresholds()
     document = load_yaml(path)
     data = document.data if isinstance(document.data, Mapping) else {}
-    values = data.get(SECTION)
+    tools = data.get(SECTION[0])
+    values = tools.get(SECTION[1]) if isinstance(tools, Mapping) else None
     if values is None:
         return Thresholds()
-    section = Section(document, (SECTION,), values if isinstance(values, Mapping) else {})
+    section = Section(document, SECTION, values if isinstance(values, Mapping) else {})
     if not isinstance(values, Mapping):
         section.problem(None, f"expected a mapping, got {values!r}")
     default = _limits(section, Limits())

@@ -91,14 +91,13 @@ def test_thresholds_come_from_params_yaml_in_the_current_directory(
     current.to_parquet(tmp_path / "current.parquet")
     monkeypatch.chdir(tmp_path)
     limits = {"psi": 10, "ks": 1, "mean_shift": 10, "out_of_range": 1}
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"drift": {"features": {"skewed": limits}}}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"lockship": {"drift": {"features": {"skewed": limits}}}}))
     assert cli(["drift", "current.parquet", "--profile", str(profile_path)]) == 0
     assert (tmp_path / "reports" / "drift" / "drift.json").exists()
-    (tmp_path / "params.yaml").write_text("drift:\n  features:\n    area: {psi: 1}\n")
+    (tmp_path / "params.yaml").write_text("lockship:\n  drift:\n    features:\n      area: {psi: 1}\n")
     assert cli(["drift", "current.parquet", "--profile", str(profile_path)]) == 1
-    assert (
-        capsys.readouterr().err.splitlines()[-1] == "params.yaml:3: drift.features.area: not a feature of the profile"
-    )
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == "params.yaml:4: lockship.drift.features.area: not a feature of the profile"
 
 
 def test_damage_is_a_note_not_a_failure(profile_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
