@@ -85,7 +85,7 @@ def parse_yaml(text: str, path: str, *, loader: type[yaml.SafeLoader] = Loader) 
     try:
         reader = loader(text)
         try:
-            node = compose(reader, path)
+            node = compose(reader, path, text)
             data = reader.construct_document(node) if node is not None else None
         finally:
             reader.dispose()
@@ -105,7 +105,7 @@ def compose_yaml(text: str, path: str, *, loader: type[yaml.SafeLoader] = Loader
     try:
         reader = loader(text)
         try:
-            return compose(reader, path)
+            return compose(reader, path, text)
         finally:
             reader.dispose()
     except yaml.MarkedYAMLError as error:

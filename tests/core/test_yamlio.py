@@ -91,6 +91,7 @@ def test_an_alias_bomb_stops_at_the_cap_in_bounded_memory() -> None:
         ("loop: &loop [*loop]\n", "f.yaml:1: YAML alias *loop is inside its own anchor (recursive)"),
         ("a: &m {b: *m}\n", "f.yaml:1: YAML alias *m is inside its own anchor (recursive)"),
         ("[" * 200 + "]" * 200, f"f.yaml:1: YAML nested too deep (over {MAX_DEPTH} levels)"),
+        ("- " * 150 + "x\n", f"f.yaml:1: YAML nested too deep (over {MAX_DEPTH} levels)"),
         # Each alias is small, but the depth it stands for is counted: data walkers recurse through it.
         (
             "".join(f"a{i}: &a{i} [{'*a' + str(i - 1) if i else 1}]\n" for i in range(MAX_DEPTH + 1)),
@@ -119,3 +120,18 @@ def test_ordinary_anchors_aliases_and_merges_still_read() -> None:
     # Just under the cap is fine: a legitimate file with many aliases is not refused.
     within = "a: &a [" + ", ".join(["x"] * 999) + "]\nb: [" + ", ".join(["*a"] * (MAX_ALIAS_NODES // 1000)) + "]\n"
     assert len(parse_yaml(within, "f.yaml").data["b"]) == MAX_ALIAS_NODES // 1000
+
+
+@pytest.mark.parametrize("name", ["dvc.lock", "dvc.yaml", "params.yaml", "schema.yaml"])
+@pytest.mark.parametrize("loader", [Loader, Yaml12Loader, yaml.SafeLoader])
+def test_plain_files_read_by_the_loaders_composer_read_the_same(name: str, loader: type[yaml.SafeLoader]) -> None:
+    # A text without `&` and shallow is composed by the loader itself; an `&` in a comment forces the
+    # capped composer on the same document.
+    text = (Path(__file__).resolve().parents[2] / name).read_text()
+    fast, capped = parse_yaml(text, name, loader=loader), parse_yaml(text + "# &\n", name, loader=loader)
+    assert fast.data == capped.data and fast.lines == capped.lines
+    key = next(line for line in text.splitlines() if line[:1].isalpha())
+    twice = text + key.split(":")[0] + ": again\n"
+    for body in (twice, twice + "# &\n"):
+        with pytest.raises(LockshipError, match=f"^{name}:{len(text.splitlines()) + 1}:1: duplicate key"):
+            parse_yaml(body, name, loader=loader)
