@@ -36,6 +36,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH_ROWS = 1000
+V2_INFER = "/v2/models/model/infer"
 COLD_STARTS = 3
 _CORES = sorted(os.sched_getaffinity(0))
 # Cores for the single-worker server and its client; None (no pinning) on a one-core machine.
@@ -301,10 +302,18 @@ def wrk(
     return Load(rate, *latencies, errors, used / max(requests, 1))
 
 
-def repeated(port: int, body: Path, connections: int, seconds: int, runs: int, cores: set[int] | None = None) -> Load:
+def repeated(
+    port: int,
+    body: Path,
+    connections: int,
+    seconds: int,
+    runs: int,
+    cores: set[int] | None = None,
+    path: str = "/predict",
+) -> Load:
     """Medians over `runs` load runs (this machine is shared: one run can meet someone else's job),
     except the worst latency and the errors, which are the worst and the sum over all runs."""
-    loads = [wrk(port, body, connections, seconds, cores) for _ in range(runs)]
+    loads = [wrk(port, body, connections, seconds, cores, path=path) for _ in range(runs)]
     return Load(
         rate=statistics.median(load.rate for load in loads),
         p50=statistics.median(load.p50 for load in loads),
@@ -368,15 +377,18 @@ def report(raw: dict[str, float], results: dict[str, dict[str, Any]], workers: i
     say(f"failed requests (non-2xx or socket errors) in all runs: {errors}")
 
 
-def measure_pipeline(kind: Kind, single: Path, batch: Path, seconds: int, runs: int) -> dict[str, Any]:
-    """One worker, pinned: 1 row at concurrency 1 and 32, a 1,000-row batch at concurrency 1; cold starts."""
+def measure_pipeline(
+    kind: Kind, single: Path, batch: Path, seconds: int, runs: int, v2_batch: Path | None = None
+) -> dict[str, Any]:
+    """One worker, pinned: 1 row at concurrency 1 and 32, a 1,000-row batch at concurrency 1 (also as one
+    v2 tensor when `v2_batch` is given); cold starts."""
     results: dict[str, Any] = {}
     with running(kind, 1, SERVER_CORE) as (port, _, _, _):
         results["c1"] = repeated(port, single, 1, seconds, runs, CLIENT_CORE)
         results["c32"] = repeated(port, single, 32, seconds, runs, CLIENT_CORE)
         results["batch"] = repeated(port, batch, 1, seconds, runs, CLIENT_CORE)
-        # Issue 14's v2 1,000-row batch belongs here: wrk(port, v2_batch, 1, seconds, CLIENT_CORE,
-        # path="/v2/models/model/infer") with the same rows as one [1000, F] tensor.
+        if v2_batch is not None:
+            results["v2"] = repeated(port, v2_batch, 1, seconds, runs, CLIENT_CORE, path=V2_INFER)
     starts = []
     for _ in range(COLD_STARTS):
         with running(kind, 1) as (_, elapsed, _, _):
@@ -404,8 +416,18 @@ def report_pipeline(estimator: str, raw: dict[str, float], results: dict[str, di
     for label, value, unit, target in rows:
         mine, base = value(ours), value(bare)
         say(f"  {label:<46} {mine:>10.2f} {base:>10.2f} {mine / base:>7.2f}  {unit:<6} {target}")
+    v2, records = ours["v2"].p50 * 1e3, ours["batch"].p50 * 1e3
+    say(f"  {'p50 latency, 1000-row v2 batch (lockship only)':<46} {v2:>10.2f} {records:>10.2f} {v2 / records:>7.2f}"
+        "  ms     <= 1.2x /predict's (second column: lockship's /predict batch)")  # fmt: skip
     errors = sum(load.errors for r in results.values() for load in r.values() if isinstance(load, Load))
     say(f"  failed requests (non-2xx or socket errors) in all runs: {errors}")
+
+
+def v2_tensor(rows: list[dict[str, float]]) -> dict[str, Any]:
+    """The rows as one [N, features] FP64 tensor in the records' column order (the model's)."""
+    names = list(rows[0])
+    data = [row[name] for row in rows for name in names]
+    return {"name": "input-0", "shape": [len(rows), len(names)], "datatype": "FP64", "data": data}
 
 
 def pipeline_times(model_dir: Path, records: list[dict[str, float]]) -> dict[str, float]:
@@ -431,7 +453,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             model_dir, records = build_model_dir(work, estimator)
             single, batch = work / "single.json", work / "batch.json"
             single.write_text(json.dumps({"records": records[:1]}))
-            batch.write_text(json.dumps({"records": (records * (BATCH_ROWS // len(records) + 1))[:BATCH_ROWS]}))
+            rows = (records * (BATCH_ROWS // len(records) + 1))[:BATCH_ROWS]
+            batch.write_text(json.dumps({"records": rows}))
+            v2_batch = work / "v2-batch.json"
+            v2_batch.write_text(json.dumps({"inputs": [v2_tensor(rows)]}))
             if estimator == "linear":
                 raw = raw_model_times(model_dir, records)
                 results = {
@@ -441,9 +466,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report(raw, results, args.workers)
             else:
                 raw = pipeline_times(model_dir, records)
+                bare, ours = pipeline_kinds(model_dir, work)
                 results = {
-                    kind.name: measure_pipeline(kind, single, batch, args.seconds, args.runs)
-                    for kind in pipeline_kinds(model_dir, work)
+                    bare.name: measure_pipeline(bare, single, batch, args.seconds, args.runs),
+                    ours.name: measure_pipeline(ours, single, batch, args.seconds, args.runs, v2_batch),
                 }
                 report_pipeline(estimator, raw, results)
             sys.stdout.flush()
